@@ -1,0 +1,69 @@
+"""Ingest throughput: the whole pipeline against the raw default embedder.
+
+Prints, on the same sentences (the chunks the pipeline embeds):
+- raw: the default embedder alone, warm, in batches (sentences/s);
+- pipeline: `Ingestor.run` into an empty store: discovery, loading, metadata,
+  language detection, chunking, embedding and Chroma writes (sentences/s);
+- the ratio, and a second identical run (everything unchanged) against the first.
+
+    python bench/ingest_throughput.py [PATH ...]   (default: ../shared/corpus)
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def main() -> None:
+    from ingest.chunking import Chunker
+    from ingest.loaders import RawRelease, discover, load_file
+    from ingest.metadata import build_release
+    from ingest.pipeline import build_ingestor
+    from qa_bot.app import build_app
+    from qa_bot.embedders import UseMultilingualEmbedder
+    from qa_bot.settings import load_settings
+
+    root = Path(__file__).resolve().parent.parent
+    paths = [Path(p) for p in sys.argv[1:]] or [root.parent / "shared" / "corpus"]
+
+    with tempfile.TemporaryDirectory() as tmp:
+        app = build_app(load_settings(store=Path(tmp) / "store", cache_dir=Path(tmp) / "cache"))
+        ingestor = build_ingestor(app)
+        chunker: Chunker = ingestor.chunker
+
+        # the sentences the pipeline embeds
+        files, _, _ = discover(paths)
+        raws = [r for f in files for r in load_file(f) if isinstance(r, RawRelease)]
+        sentences = [c.text for raw in raws for c in chunker.chunk(build_release(raw), "bench")]
+
+        raw_embedder = UseMultilingualEmbedder()
+        raw_embedder.embed(["warm up"])
+        started = time.perf_counter()
+        for i in range(0, len(sentences), app.settings.batch_size):
+            raw_embedder.embed(sentences[i : i + app.settings.batch_size])
+        raw_seconds = time.perf_counter() - started
+
+        first = ingestor.run(paths)
+        second = ingestor.run(paths)
+
+    raw_rate = len(sentences) / raw_seconds
+    pipe_rate = first.chunks / first.seconds
+    print(f"sentences:            {len(sentences)} in {len(raws)} releases")
+    print(f"raw embedder:         {raw_seconds:6.2f} s  {raw_rate:7.1f} sentences/s")
+    print(
+        f"pipeline, empty store:{first.seconds:6.2f} s  {pipe_rate:7.1f} sentences/s "
+        f"({first.added} added, {first.embedded} distinct sentences embedded)"
+    )
+    print(f"ratio pipeline/raw:   {pipe_rate / raw_rate:.2f}   (goal >= 0.60)")
+    print(
+        f"second run:           {second.seconds:6.2f} s  ({second.unchanged} unchanged, "
+        f"{second.embedded} embedded) = {second.seconds / first.seconds:.1%} of the first "
+        "(goal < 20%)"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Turning files into stored chunks: loaders → metadata → chunking → pipeline."""

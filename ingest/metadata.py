@@ -1,0 +1,266 @@
+"""Metadata of a release: clean text, title, dates, languages, paragraphs.
+
+Dates are parsed as real releases write them, in English and French
+(``28 Feb. 2024``, ``Mis à jour le: 07 Mar. 2024 13:26``,
+``KABUL, Afghanistan (Jan. 25, 2013)``) with dateparser; languages are
+detected per paragraph with lingua, so an English title standing alone in a
+French release is recognised as English (and kept as the English title).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import re
+from pathlib import Path
+from typing import Any
+
+from qa_bot.types import Paragraph, Release
+
+from .loaders import RawRelease
+
+MONTH = r"[A-Za-zÀ-ÿ]{3,10}\.?"
+DATE_RE = re.compile(
+    rf"(?<!\w)(\d{{1,2}}(?:er)?\s+{MONTH}\s+\d{{4}}(?:,?\s+(?:à\s+)?\d{{1,2}}[:h]\d{{2}})?"
+    rf"|{MONTH}\s+\d{{1,2}},?\s+\d{{4}}(?:,?\s+\d{{1,2}}:\d{{2}})?"
+    r"|\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?)?)"
+)
+UPDATED_RE = re.compile(
+    r"^(?:mis à jour le|mise à jour le|mise à jour|dernière mise à jour|last updated|updated)"
+    r"\s*(?:on)?\s*:?\s*",
+    re.IGNORECASE,
+)
+DATELINE_RE = re.compile(r"\(\s*(" + MONTH + r"\s+\d{1,2},\s+\d{4})\s*\)")
+BULLETS = "•·▪‣-–—*|"
+METADATA_VERSION = "1"  # bump when extraction changes, to re-ingest
+SENTENCE_END = '.!?:;»"”…)'
+# languages of the organisations we serve; a closed set keeps short-text detection accurate
+LANGUAGES = (
+    "ENGLISH",
+    "FRENCH",
+    "GERMAN",
+    "SPANISH",
+    "ITALIAN",
+    "PORTUGUESE",
+    "DUTCH",
+    "POLISH",
+    "RUSSIAN",
+    "UKRAINIAN",
+    "TURKISH",
+    "ROMANIAN",
+)
+
+
+# ---------------------------------------------------------------------- text
+def normalize(text: str) -> str:
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n")
+    text = text.replace("\u2029", "\n\n").replace("\ufeff", "")
+    lines = [re.sub(r"[ \t\f\v]+", " ", line).strip() for line in text.split("\n")]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def split_paragraphs(text: str) -> list[tuple[int, int]]:
+    """Paragraph spans: blank-line blocks; lines of a block are paragraphs of their own
+    unless the block is hard-wrapped prose."""
+    spans: list[tuple[int, int]] = []
+    for block in re.finditer(r"[^\n](?:.|\n(?!\n))*", text):
+        lines = [m for m in re.finditer(r"[^\n]+", block.group())]
+        wrapped = len(lines) > 1 and all(
+            len(m.group()) >= 50 and m.group().rstrip()[-1] not in SENTENCE_END for m in lines[:-1]
+        )
+        if wrapped:
+            spans.append((block.start(), block.end()))
+        else:
+            spans.extend((block.start() + m.start(), block.start() + m.end()) for m in lines)
+    return spans
+
+
+def slugify(value: str) -> str:
+    slug = re.sub(r"[^a-z0-9._-]+", "-", value.lower()).strip("-.")
+    return slug or "release"
+
+
+# ---------------------------------------------------------------------- dates
+def parse_datetime(value: str) -> dt.datetime | None:
+    value = value.strip().strip(BULLETS + " ,")
+    if not value:
+        return None
+    try:
+        return dt.datetime.fromisoformat(value)
+    except ValueError:
+        pass
+    return _dateparser(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _dateparser(value: str) -> dt.datetime | None:
+    import dateparser
+
+    parsed = dateparser.parse(
+        value,
+        languages=["en", "fr"],
+        settings={"REQUIRE_PARTS": ["day", "month", "year"], "RETURN_AS_TIMEZONE_AWARE": False},
+    )
+    return parsed
+
+
+def find_date(line: str) -> dt.datetime | None:
+    match = DATE_RE.search(line)
+    return parse_datetime(match.group(1)) if match else None
+
+
+def _is_metadata_line(line: str) -> bool:
+    bare = line.strip().strip(BULLETS + " ")
+    if not bare:
+        return True
+    if UPDATED_RE.match(bare):
+        return True
+    match = DATE_RE.search(bare)
+    return bool(match) and len(match.group()) >= 0.6 * len(bare)
+
+
+# ---------------------------------------------------------------------- languages
+@functools.lru_cache(maxsize=1)
+def _detector() -> Any:
+    from lingua import Language, LanguageDetectorBuilder
+
+    languages = [getattr(Language, name) for name in LANGUAGES]
+    return (
+        LanguageDetectorBuilder.from_languages(*languages)
+        .with_minimum_relative_distance(0.05)
+        .with_low_accuracy_mode()
+        .build()
+    )
+
+
+def detect_languages(texts: list[str]) -> list[str | None]:
+    """ISO 639-1 code per text, or None when the text is too short or unclear."""
+    if not texts:
+        return []
+    detector = _detector()  # serial: the parallel call's thread pool costs more on short texts
+    found = [detector.detect_language_of(t[:DETECT_CHARS]) for t in texts]
+    return [lang.iso_code_639_1.name.lower() if lang else None for lang in found]
+
+
+MIN_LETTERS = 25
+DETECT_CHARS = 300  # a paragraph's opening tells its language; the rest only costs time
+
+
+def _letters(text: str) -> int:
+    return sum(map(str.isalpha, text))
+
+
+# ---------------------------------------------------------------------- release
+def build_release(raw: RawRelease, *, release_id: str | None = None) -> Release:
+    """The release with its metadata, from what a loader found."""
+    text = normalize(raw.text)
+    title = (raw.title or "").strip() or None
+    date = parse_datetime(raw.date) if raw.date else None
+    updated: dt.datetime | None = None
+
+    if raw.kind != "record":
+        lines = text.split("\n")
+        i = 0
+        if title is None:
+            while i < len(lines) and not lines[i].strip():
+                i += 1
+            if i < len(lines) and len(lines[i]) <= 300:
+                title = lines[i].lstrip("#").strip()
+                i += 1
+        # metadata lines right under the title: date bullets, "updated" stamps
+        j = i
+        while j < len(lines) and j - i < 12 and _is_metadata_line(lines[j]):
+            bare = lines[j].strip().strip(BULLETS + " ")
+            if UPDATED_RE.match(bare):
+                updated = updated or find_date(UPDATED_RE.sub("", bare))
+            elif bare and date is None:
+                found = find_date(bare)
+                date = found
+            j += 1
+        text = normalize("\n".join(lines[j:]))
+
+    if date is None:
+        match = DATELINE_RE.search(text[:600])
+        if match:
+            date = parse_datetime(match.group(1))
+    if date is None and raw.extra.get("created"):
+        date = parse_datetime(raw.extra["created"])
+
+    spans = split_paragraphs(text)
+    para_texts = [text[s:e] for s, e in spans]
+    letters = [_letters(p) for p in para_texts]
+    detectable = [i for i, n in enumerate(letters) if n >= MIN_LETTERS]
+    detected: list[str | None] = [None] * len(spans)
+    for i, lang in zip(
+        detectable, detect_languages([para_texts[i] for i in detectable]), strict=True
+    ):
+        detected[i] = lang
+
+    release_lang = (raw.language or "").strip().lower()[:2] or _majority(spans, detected)
+    paragraphs = tuple(
+        Paragraph(s, e, detected[k] if detected[k] and letters[k] >= 40 else release_lang)
+        for k, (s, e) in enumerate(spans)
+    )
+    titles: dict[str, str] = {}
+    for p in paragraphs:
+        body = text[p.start : p.end]
+        if (
+            p.language != release_lang
+            and p.language not in titles
+            and "\n" not in body
+            and len(body) <= 300
+            and body[-1] not in SENTENCE_END
+        ):
+            titles[p.language] = body
+
+    if not title:
+        title = derive_title(text, spans)
+
+    rid = release_id or derive_id(raw)
+    return Release(
+        release_id=rid,
+        title=title or rid,
+        text=text,
+        language=release_lang,
+        paragraphs=paragraphs,
+        date=date.date() if date else None,
+        updated=updated,
+        url=raw.url,
+        source=raw.source,
+        content_hash=raw.fingerprint,
+        titles=titles,
+        extra=dict(raw.extra),
+    )
+
+
+LEAD_RE = re.compile(r"^[A-ZÀ-Ý][\w .'’-]*,[\w .'’-]+\([^)]*\d[^)]*\)\s*[-–—:]*\s*")
+
+
+def derive_title(text: str, spans: list[tuple[int, int]]) -> str:
+    """A headline for a release that has none: its first real sentence.
+
+    Skips release numbers, organisation lines and bare datelines
+    (``KABUL, Afghanistan (Feb. 13, 2013)``), and the dateline before a lead."""
+    for s, e in spans:
+        para = LEAD_RE.sub("", text[s:e]).strip()
+        if len(re.findall(r"[^\W\d_]{2,}", para)) < 8:
+            continue
+        sentence = re.split(r"(?<=[.!?])\s+(?=[A-ZÀ-Ý])", para, maxsplit=1)[0]
+        return sentence if len(sentence) <= 160 else sentence[:157].rsplit(" ", 1)[0] + "…"
+    first = text[spans[0][0] : spans[0][1]] if spans else ""
+    return first[:160]
+
+
+def derive_id(raw: RawRelease) -> str:
+    """The record's id, else one derived from its URL or file name."""
+    if raw.release_id:
+        return raw.release_id
+    return slugify(Path(raw.url.rstrip("/")).stem if raw.url else Path(raw.source).stem)
+
+
+def _majority(spans: list[tuple[int, int]], detected: list[str | None]) -> str:
+    weight: dict[str, int] = {}
+    for (s, e), lang in zip(spans, detected, strict=True):
+        if lang:
+            weight[lang] = weight.get(lang, 0) + (e - s)
+    return max(weight, key=lambda k: weight[k]) if weight else "und"

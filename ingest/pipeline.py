@@ -1,0 +1,223 @@
+"""Incremental, idempotent ingestion.
+
+For each release found under the given paths:
+
+- unchanged (same content and chunking settings): skipped, nothing embedded;
+- new or changed: chunked, embedded in batches, written so that the old
+  version stays searchable until the new one is complete;
+- ``prune``: releases whose source under those paths disappeared are removed.
+
+A bad file or line is reported with its reason and never stops the run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from qa_bot.app import App
+from qa_bot.embedders import Embedder, OpenAIEmbedder
+from qa_bot.store import ChromaStore
+from qa_bot.types import Chunk, IngestReport, Rejection, Release, ReleaseInfo
+
+from .chunking import Chunker
+from .embedding import EmbedAhead
+from .loaders import RawRelease, discover, load_file
+from .metadata import METADATA_VERSION, build_release, derive_id
+
+MAX_AHEAD = 16
+"""Batches parsed and queued for embedding ahead of the writer, so the embedder never waits."""
+_Item = tuple["_Todo", Release, list[Chunk]]
+Progress = Callable[[int, int], None]
+"""Called with (releases done, releases to embed)."""
+
+
+@dataclass(frozen=True)
+class _Todo:
+    raw: RawRelease
+    release_id: str
+    version: str
+    is_new: bool
+
+
+class Ingestor:
+    def __init__(
+        self,
+        *,
+        store: ChromaStore,
+        embedder: Embedder,
+        chunker: Chunker,
+        batch_size: int = 256,
+        embed_workers: int = 0,
+        workers_from: int = 100,
+    ) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.chunker = chunker
+        self.batch_size = batch_size
+        self.embed_workers = embed_workers
+        """Worker processes that embed while this one parses and writes (0: in-process)."""
+        self.workers_from = workers_from
+        """Runs with fewer releases to embed than this embed in-process."""
+
+    def version_of(self, raw: RawRelease) -> str:
+        key = f"{raw.fingerprint}|{self.chunker.signature}|meta{METADATA_VERSION}"
+        return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+    def run(
+        self, paths: Sequence[Path], *, prune: bool = False, progress: Progress | None = None
+    ) -> IngestReport:
+        started = time.perf_counter()
+        files, rejected, skipped = discover(paths)
+        index = self.store.release_index()
+        self.store.sweep(index)
+
+        todo: list[_Todo] = []
+        seen: dict[str, str] = {}
+        unchanged = 0
+        for raw in self._load(files, rejected):
+            rid = self._unique_id(raw, index, seen)
+            if rid in seen:
+                rejected.append(
+                    Rejection(
+                        raw.source,
+                        f"duplicate release id {rid!r} (also in {seen[rid]}): "
+                        "give each release its own 'id'",
+                    )
+                )
+                continue
+            seen[rid] = raw.source
+            version = self.version_of(raw)
+            known = index.get(rid)
+            if known is not None and known.version == version:
+                unchanged += 1
+                continue
+            todo.append(_Todo(raw, rid, version, is_new=known is None))
+
+        added = updated = embedded = done = 0
+        # identical sentences (boilerplate lines) are embedded once per run
+        vectors: dict[str, Any] = {}
+        in_flight: deque[tuple[list[_Item], list[str], int]] = deque()
+
+        def write_oldest() -> None:
+            nonlocal added, updated, embedded, done
+            batch, fresh, ticket = in_flight.popleft()
+            vectors.update(zip(fresh, ahead.result(ticket), strict=True))
+            items = [(release, t.version, chunks) for t, release, chunks in batch]
+            self.store.write(items, [vectors[c.text] for _, _, chunks in items for c in chunks])
+            embedded += len(fresh)
+            added += sum(t.is_new for t, _, _ in batch)
+            updated += sum(not t.is_new for t, _, _ in batch)
+            done += len(batch)
+            if progress:
+                progress(done, len(todo))
+
+        workers = self.embed_workers if len(todo) >= self.workers_from else 0
+        submitted: set[str] = set()
+        with EmbedAhead(self.embedder, workers=workers) as ahead:
+            for batch in self._batches(todo, rejected):
+                fresh = list(
+                    dict.fromkeys(
+                        c.text for _, _, chunks in batch for c in chunks if c.text not in submitted
+                    )
+                )
+                submitted.update(fresh)
+                in_flight.append((batch, fresh, ahead.submit(fresh)))
+                if len(in_flight) > MAX_AHEAD:
+                    write_oldest()
+            while in_flight:
+                write_oldest()
+        if progress:
+            progress(len(todo), len(todo))
+
+        removed = 0
+        if prune:
+            roots = [p.resolve() for p in paths if p.exists()]
+            gone = [
+                info.release_id
+                for info in index.values()
+                if info.release_id not in seen and _under(info.source, roots)
+            ]
+            removed = len(self.store.delete(gone))
+
+        return IngestReport(
+            added=added,
+            updated=updated,
+            unchanged=unchanged,
+            removed=removed,
+            rejected=tuple(rejected),
+            skipped=tuple(skipped),
+            releases=self.store.count_releases(),
+            chunks=self.store.count_chunks(),
+            seconds=time.perf_counter() - started,
+            embedded=embedded,
+        )
+
+    # -------------------------------------------------------------- helpers
+    @staticmethod
+    def _load(files: Iterable[Path], rejected: list[Rejection]) -> Iterable[RawRelease]:
+        for path in files:
+            for loaded in load_file(path.resolve()):
+                if isinstance(loaded, Rejection):
+                    rejected.append(loaded)
+                else:
+                    yield loaded
+
+    @staticmethod
+    def _unique_id(raw: RawRelease, index: dict[str, ReleaseInfo], seen: dict[str, str]) -> str:
+        """A derived id that is taken by another file gets a suffix from its path."""
+        rid = derive_id(raw)
+        if raw.release_id:
+            return rid
+        other = index.get(rid)
+        taken = (other is not None and other.source != raw.source) or (
+            rid in seen and seen[rid] != raw.source
+        )
+        if taken:
+            rid = f"{rid}-{hashlib.sha1(raw.source.encode()).hexdigest()[:6]}"
+        return rid
+
+    def _batches(self, todo: list[_Todo], rejected: list[Rejection]) -> Iterable[list[_Item]]:
+        batch: list[_Item] = []
+        size = 0
+        for t in todo:
+            release = build_release(t.raw, release_id=t.release_id)
+            chunks = self.chunker.chunk(release, t.version)
+            if not chunks:
+                rejected.append(Rejection(t.raw.source, "no sentences to index in the text"))
+                continue
+            batch.append((t, release, chunks))
+            size += len(chunks)
+            if size >= self.batch_size:
+                yield batch
+                batch, size = [], 0
+        if batch:
+            yield batch
+
+
+def build_ingestor(app: App) -> Ingestor:
+    """The ingestor for an app's store, embedder and chunking settings."""
+    chunker = Chunker(
+        tokens=app.tokens,
+        chunk_tokens=app.settings.chunk_tokens,
+        passage_tokens=app.settings.passage_tokens,
+    )
+    return Ingestor(
+        store=app.store,
+        embedder=app.embedder,
+        chunker=chunker,
+        batch_size=app.settings.batch_size,
+        # local models are CPU-bound: embed in worker processes beside parsing and writing
+        # one worker: more of them contend with the writer for 2 cores and load the model twice
+        embed_workers=0 if isinstance(app.embedder, OpenAIEmbedder) else 1,
+    )
+
+
+def _under(source: str, roots: list[Path]) -> bool:
+    path = Path(source).resolve()
+    return any(path == root or root in path.parents for root in roots)

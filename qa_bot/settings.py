@@ -1,0 +1,145 @@
+"""Settings from the environment and an optional ``.env`` file.
+
+Every variable is listed, with its default, in ``.env.example`` and the README.
+Only the composition root (:mod:`qa_bot.app`) and the CLI read settings.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+COLLECTION_RE = re.compile(r"^[a-zA-Z0-9._-]{3,500}$")
+
+
+def default_store_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(Path.home(), ".local", "share")
+    return Path(base) / "qa-bot" / "store"
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache")
+    return Path(base) / "qa-bot"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+    )
+
+    store: Path = Field(
+        default_factory=default_store_dir,
+        validation_alias=AliasChoices("QA_BOT_STORE", "store"),
+        description="Directory of the embedded Chroma store (and the files kept beside it).",
+    )
+    chroma_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("QA_BOT_CHROMA_URL", "chroma_url"),
+        description="URL of a Chroma server (`chroma run`); when set, the store lives there.",
+    )
+    collection: str = Field(
+        default="releases",
+        validation_alias=AliasChoices("QA_BOT_COLLECTION", "collection"),
+        description="Chroma collection name (3-500 characters of a-z A-Z 0-9 . _ -).",
+    )
+    embedder: str = Field(
+        default="use-multilingual",
+        validation_alias=AliasChoices("QA_BOT_EMBEDDER", "embedder"),
+        description="use-multilingual | openai | sentence-transformers:<name or path>",
+    )
+    chunk_tokens: int = Field(
+        default=128,
+        ge=16,
+        le=2048,
+        validation_alias=AliasChoices("QA_BOT_CHUNK_TOKENS", "chunk_tokens"),
+        description="Largest embedded unit in tokens (a sentence; longer ones are split).",
+    )
+    passage_tokens: int = Field(
+        default=320,
+        ge=32,
+        le=8192,
+        validation_alias=AliasChoices("QA_BOT_PASSAGE_TOKENS", "passage_tokens"),
+        description="Largest passage handed to the answerer, in tokens (whole paragraphs).",
+    )
+    tokenizer: str = Field(
+        default="cl100k_base",
+        validation_alias=AliasChoices("QA_BOT_TOKENIZER", "tokenizer"),
+        description="tiktoken encoding used to count tokens when chunking.",
+    )
+    batch_size: int = Field(
+        default=256,
+        ge=1,
+        le=4096,
+        validation_alias=AliasChoices("QA_BOT_BATCH_SIZE", "batch_size"),
+        description="Sentences embedded per batch during ingestion.",
+    )
+    openai_api_key: str | None = Field(
+        default=None, validation_alias=AliasChoices("OPENAI_API_KEY", "openai_api_key")
+    )
+    openai_base_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("OPENAI_BASE_URL", "openai_base_url")
+    )
+    chat_model: str = Field(
+        default="gpt-4o-mini",
+        validation_alias=AliasChoices("QA_BOT_CHAT_MODEL", "chat_model"),
+    )
+    embedding_model: str = Field(
+        default="text-embedding-3-small",
+        validation_alias=AliasChoices("QA_BOT_EMBEDDING_MODEL", "embedding_model"),
+    )
+    cache_dir: Path = Field(
+        default_factory=default_cache_dir,
+        validation_alias=AliasChoices("QA_BOT_CACHE_DIR", "cache_dir"),
+        description="Cache directory (tiktoken encodings are unpacked here).",
+    )
+
+    @field_validator("collection")
+    @classmethod
+    def _collection_name(cls, value: str) -> str:
+        if not COLLECTION_RE.match(value):
+            raise ValueError(
+                f"collection name {value!r} is not valid: use 3-500 characters of "
+                "letters, digits, '.', '_' or '-' (set QA_BOT_COLLECTION)"
+            )
+        return value
+
+    @field_validator("chroma_url")
+    @classmethod
+    def _chroma_url(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError(
+                f"QA_BOT_CHROMA_URL {value!r} is not a URL: use e.g. http://127.0.0.1:8000"
+            )
+        return value.rstrip("/")
+
+    @field_validator("store", "cache_dir")
+    @classmethod
+    def _expand(cls, value: Path) -> Path:
+        return Path(os.path.expanduser(str(value)))
+
+    @property
+    def store_location(self) -> str:
+        return self.chroma_url or str(self.store)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from env/.env, with command-line overrides (None means "not given")."""
+    from pydantic import ValidationError
+
+    from .errors import ConfigError
+
+    given = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return Settings(**given)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigError(f"Invalid settings: {problems}") from None

@@ -1,0 +1,387 @@
+"""The release store on Chroma: embedded (PersistentClient) or a server (HttpClient).
+
+Two collections:
+
+- ``<collection>``: one record per sentence-sized chunk, with its embedding and
+  metadata (release, version, date and ``date_int`` for range filters, language,
+  spans, parent passage);
+- ``<collection>.docs``: one record per release: its text and metadata,
+  including the ``version`` whose chunks are current. It is the registry that
+  makes ingestion incremental, and the place passages are cut from.
+
+Replacing a release never leaves it unsearchable: new chunks are written
+first, then the registry switches to the new version, then old chunks are
+deleted. A crash in between leaves extra chunks of a version the registry does
+not name; readers ignore them and :meth:`ChromaStore.sweep` removes them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from ..embedders import Embedder
+from ..errors import EmbedderMismatchError, StoreError
+from ..types import Chunk, Paragraph, Release, ReleaseInfo, StoreStats
+from .functions import function_for
+
+SCHEMA = 1
+PAGE = 5000
+_DUMMY = [1.0]  # registry records are looked up by id, never by vector
+
+
+def date_int(value: dt.date | None) -> int:
+    return value.year * 10000 + value.month * 100 + value.day if value else 0
+
+
+class ChromaStore:
+    def __init__(
+        self,
+        *,
+        embedder: Embedder,
+        collection: str = "releases",
+        path: Path | None = None,
+        url: str | None = None,
+    ) -> None:
+        if (path is None) == (url is None):
+            raise StoreError("Give the store a directory or a Chroma server URL (one of them).")
+        self.embedder = embedder
+        self.collection_name = collection
+        self.path = path
+        self.url = url
+        self._client: Any = None
+        self._chunks: Any = None
+        self._docs: Any = None
+
+    # ------------------------------------------------------------------ opening
+    @property
+    def location(self) -> str:
+        return self.url or str(self.path)
+
+    def _connect(self) -> Any:
+        if self._client is not None:
+            return self._client
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        chroma_settings = ChromaSettings(anonymized_telemetry=False)
+        if self.url:
+            parsed = urlparse(self.url)
+            try:
+                self._client = chromadb.HttpClient(
+                    host=parsed.hostname or "127.0.0.1",
+                    port=parsed.port or (443 if parsed.scheme == "https" else 8000),
+                    ssl=parsed.scheme == "https",
+                    settings=chroma_settings,
+                )
+                self._client.heartbeat()
+            except Exception as exc:
+                self._client = None
+                raise StoreError(
+                    f"Cannot reach the Chroma server at {self.url} ({type(exc).__name__}). "
+                    "Start it with `chroma run --path DIR --port PORT`, or unset "
+                    "QA_BOT_CHROMA_URL / --chroma-url to use the embedded store."
+                ) from exc
+        else:
+            assert self.path is not None
+            try:
+                self.path.mkdir(parents=True, exist_ok=True)
+                self._client = chromadb.PersistentClient(
+                    path=str(self.path), settings=chroma_settings
+                )
+            except OSError as exc:
+                raise StoreError(
+                    f"Cannot open the store directory {self.path}: {exc.strerror}. "
+                    "Choose a writable directory with --store or QA_BOT_STORE."
+                ) from exc
+        return self._client
+
+    def _open(self, create: bool = True) -> tuple[Any, Any] | None:
+        if self._chunks is not None:
+            return self._chunks, self._docs
+        from chromadb.errors import NotFoundError
+
+        client = self._connect()
+        ef = function_for(self.embedder)
+        try:
+            chunks = client.get_collection(self.collection_name, embedding_function=ef)
+        except NotFoundError:
+            if not create:
+                return None
+            chunks = client.create_collection(
+                self.collection_name,
+                embedding_function=ef,
+                configuration={"hnsw": {"space": "cosine"}},
+                metadata={"qa_bot.embedder": self.embedder.name, "qa_bot.schema": SCHEMA},
+            )
+        except ValueError as exc:  # Chroma refuses a different embedding function
+            raise self._mismatch(self._stored_embedder(client) or str(exc)) from None
+        stored = (chunks.metadata or {}).get("qa_bot.embedder")
+        if stored is None:
+            raise StoreError(
+                f"The collection {self.collection_name!r} at {self.location} was not made by "
+                "qa-bot. Choose another name with QA_BOT_COLLECTION."
+            )
+        if stored != self.embedder.name:
+            raise self._mismatch(stored)
+        docs = client.get_or_create_collection(
+            f"{self.collection_name}.docs",
+            embedding_function=None,
+            configuration={"hnsw": {"space": "l2"}},
+            metadata={"qa_bot.schema": SCHEMA},
+        )
+        self._chunks, self._docs = chunks, docs
+        return chunks, docs
+
+    def _stored_embedder(self, client: Any) -> str | None:
+        try:
+            col = client.get_collection(self.collection_name)
+        except Exception:
+            return None
+        value = (col.metadata or {}).get("qa_bot.embedder")
+        return str(value) if value else None
+
+    def _mismatch(self, stored: str) -> EmbedderMismatchError:
+        return EmbedderMismatchError(
+            f"The store at {self.location} (collection {self.collection_name!r}) was built with "
+            f"the embedder {stored!r}, but the embedder now configured is {self.embedder.name!r}. "
+            f"Embedders cannot be mixed: set QA_BOT_EMBEDDER={stored} to use this store, or "
+            "choose a new --store or QA_BOT_COLLECTION and ingest again."
+        )
+
+    @property
+    def exists(self) -> bool:
+        return self._open(create=False) is not None
+
+    def _cols(self) -> tuple[Any, Any]:
+        opened = self._open()
+        assert opened is not None
+        return opened
+
+    # ------------------------------------------------------------------ reading
+    def release_index(self) -> dict[str, ReleaseInfo]:
+        """Every release's metadata (no text), by release id."""
+        if self._open(create=False) is None:
+            return {}
+        _, docs = self._cols()
+        out: dict[str, ReleaseInfo] = {}
+        for rid, meta, _ in _paged(docs, include=["metadatas"]):
+            out[rid] = _info_from_meta(rid, meta)
+        return out
+
+    def get_releases(self, release_ids: Sequence[str]) -> dict[str, Release]:
+        if not release_ids or self._open(create=False) is None:
+            return {}
+        _, docs = self._cols()
+        got = docs.get(ids=list(release_ids), include=["metadatas", "documents"])
+        return {
+            rid: _release_from_record(rid, meta, text)
+            for rid, meta, text in zip(got["ids"], got["metadatas"], got["documents"], strict=True)
+        }
+
+    def count_releases(self) -> int:
+        return 0 if self._open(create=False) is None else int(self._cols()[1].count())
+
+    def count_chunks(self) -> int:
+        return 0 if self._open(create=False) is None else int(self._cols()[0].count())
+
+    def stats(self) -> StoreStats:
+        index = self.release_index()
+        languages: dict[str, int] = {}
+        dates = [i.date for i in index.values() if i.date]
+        for info in index.values():
+            languages[info.language] = languages.get(info.language, 0) + 1
+        embedder = None
+        if self._open(create=False) is not None:
+            embedder = (self._cols()[0].metadata or {}).get("qa_bot.embedder")
+        return StoreStats(
+            releases=len(index),
+            chunks=self.count_chunks(),
+            languages=dict(sorted(languages.items(), key=lambda kv: (-kv[1], kv[0]))),
+            date_min=min(dates) if dates else None,
+            date_max=max(dates) if dates else None,
+            embedder=embedder,
+            location=self.location,
+        )
+
+    # ------------------------------------------------------------------ writing
+    def write(
+        self,
+        items: Sequence[tuple[Release, str, Sequence[Chunk]]],
+        embeddings: Sequence[Sequence[float]],
+    ) -> None:
+        """Store releases with their chunks (``embeddings`` line up with all chunks in order).
+
+        Each item is ``(release, version, chunks)``. Chunks go first, then the
+        registry switches to the new version, then older versions' chunks go.
+        """
+        chunks_col, docs = self._cols()
+        all_chunks = [c for _, _, chunks in items for c in chunks]
+        if len(all_chunks) != len(embeddings):
+            raise StoreError("internal: chunks and embeddings do not line up")
+        by_id = {release.release_id: release for release, _, _ in items}
+        existed = set(docs.get(ids=list(by_id), include=[])["ids"])
+        import numpy as np
+
+        vectors = np.asarray(embeddings, dtype=np.float32)
+        step = self._max_batch()
+        for i in range(0, len(all_chunks), step):
+            part = all_chunks[i : i + step]
+            chunks_col.upsert(
+                ids=[c.chunk_id for c in part],
+                embeddings=vectors[i : i + step],
+                documents=[c.text for c in part],
+                metadatas=[_chunk_meta(c, by_id[c.release_id]) for c in part],
+            )
+        docs.upsert(
+            ids=[release.release_id for release, _, _ in items],
+            embeddings=[_DUMMY] * len(items),
+            documents=[release.text for release, _, _ in items],
+            metadatas=[_release_meta(r, v, len(chunks)) for r, v, chunks in items],
+        )
+        replaced = [(r.release_id, v) for r, v, _ in items if r.release_id in existed]
+        if replaced:
+            chunks_col.delete(
+                where={
+                    "$or": [
+                        {"$and": [{"release_id": rid}, {"version": {"$ne": v}}]}
+                        for rid, v in replaced
+                    ]
+                }
+                if len(replaced) > 1
+                else {
+                    "$and": [{"release_id": replaced[0][0]}, {"version": {"$ne": replaced[0][1]}}]
+                }
+            )
+
+    def delete(self, release_ids: Iterable[str]) -> list[str]:
+        """Delete releases and their chunks; returns the ids that existed."""
+        ids = list(release_ids)
+        if not ids or self._open(create=False) is None:
+            return []
+        chunks_col, docs = self._cols()
+        found = docs.get(ids=ids, include=[])["ids"]
+        if found:
+            chunks_col.delete(where={"release_id": {"$in": list(found)}})
+            docs.delete(ids=list(found))
+        return list(found)
+
+    def sweep(self, index: Mapping[str, ReleaseInfo] | None = None) -> int:
+        """Remove chunks no registry record names (left by an interrupted write)."""
+        if self._open(create=False) is None:
+            return 0
+        index = self.release_index() if index is None else index
+        chunks_col, _ = self._cols()
+        if chunks_col.count() == sum(i.chunks for i in index.values()):
+            return 0
+        stale = [
+            cid
+            for cid, meta, _ in _paged(chunks_col, include=["metadatas"])
+            if (info := index.get(str(meta.get("release_id")))) is None
+            or info.version != meta.get("version")
+        ]
+        for i in range(0, len(stale), PAGE):
+            chunks_col.delete(ids=stale[i : i + PAGE])
+        return len(stale)
+
+    def _max_batch(self) -> int:
+        try:
+            return max(1, min(PAGE, int(self._connect().get_max_batch_size())))
+        except Exception:
+            return 1000
+
+
+# ---------------------------------------------------------------------- records
+def _paged(col: Any, *, include: list[str]) -> Iterable[tuple[str, dict[str, Any], Any]]:
+    offset = 0
+    while True:
+        got = col.get(include=include, limit=PAGE, offset=offset)
+        ids = got["ids"]
+        metas = got.get("metadatas") or [{}] * len(ids)
+        docs = got.get("documents") or [None] * len(ids)
+        yield from zip(ids, metas, docs, strict=True)
+        if len(ids) < PAGE:
+            return
+        offset += PAGE
+
+
+def _chunk_meta(chunk: Chunk, release: Release) -> dict[str, Any]:
+    meta: dict[str, Any] = {
+        "release_id": chunk.release_id,
+        "version": chunk.version,
+        "title": release.title,
+        "language": chunk.language,
+        "position": chunk.position,
+        "start": chunk.start,
+        "end": chunk.end,
+        "parent_id": chunk.parent_id,
+        "parent_start": chunk.parent_start,
+        "parent_end": chunk.parent_end,
+        "date_int": date_int(release.date),
+    }
+    if release.date:
+        meta["date"] = release.date.isoformat()
+    if release.url:
+        meta["url"] = release.url
+    return meta
+
+
+def _release_meta(release: Release, version: str, chunks: int) -> dict[str, Any]:
+    meta: dict[str, Any] = {
+        "title": release.title,
+        "language": release.language,
+        "languages": json.dumps(release.languages),
+        "paragraphs": json.dumps([[p.start, p.end, p.language] for p in release.paragraphs]),
+        "titles": json.dumps(dict(release.titles), ensure_ascii=False),
+        "extra": json.dumps(dict(release.extra), ensure_ascii=False),
+        "source": release.source,
+        "content_hash": release.content_hash,
+        "version": version,
+        "chunks": chunks,
+        "date_int": date_int(release.date),
+    }
+    if release.date:
+        meta["date"] = release.date.isoformat()
+    if release.updated:
+        meta["updated"] = release.updated.isoformat()
+    if release.url:
+        meta["url"] = release.url
+    return meta
+
+
+def _info_from_meta(rid: str, meta: Mapping[str, Any]) -> ReleaseInfo:
+    return ReleaseInfo(
+        release_id=rid,
+        title=str(meta.get("title", "")),
+        date=dt.date.fromisoformat(meta["date"]) if meta.get("date") else None,
+        language=str(meta.get("language", "")),
+        chunks=int(meta.get("chunks", 0)),
+        source=str(meta.get("source", "")),
+        version=str(meta.get("version", "")),
+        url=meta.get("url"),
+        updated=dt.datetime.fromisoformat(meta["updated"]) if meta.get("updated") else None,
+        languages=tuple(json.loads(meta.get("languages", "[]"))),
+        titles=json.loads(meta.get("titles", "{}")),
+    )
+
+
+def _release_from_record(rid: str, meta: Mapping[str, Any], text: str) -> Release:
+    info = _info_from_meta(rid, meta)
+    return Release(
+        release_id=rid,
+        title=info.title,
+        text=text,
+        language=info.language,
+        paragraphs=tuple(Paragraph(s, e, lang) for s, e, lang in json.loads(meta["paragraphs"])),
+        date=info.date,
+        updated=info.updated,
+        url=info.url,
+        source=info.source,
+        content_hash=str(meta.get("content_hash", "")),
+        titles=info.titles,
+        extra=json.loads(meta.get("extra", "{}")),
+    )
