@@ -89,14 +89,23 @@ class Chunker:
         if not sentences:
             return []
         counts = self.tokens.count_many([release.text[s.start : s.end] for s in sentences])
+        # what a passage costs includes the text between its sentences (line breaks,
+        # dropped fragments): count each sentence with the gap before it
+        gaps = [0] + [s.end for s in sentences[:-1]]
+        costs = self.tokens.count_many(
+            [release.text[g : s.start] for g, s in zip(gaps, sentences, strict=True)]
+        )
+        costs = [
+            n + (gap if i else 0) for i, (n, gap) in enumerate(zip(counts, costs, strict=True))
+        ]
 
         # passages: pack whole paragraphs; cut an oversized paragraph between sentences
         passages: list[list[int]] = []  # indexes into sentences
         size = 0
         para_tokens: dict[int, int] = {}
-        for s, n in zip(sentences, counts, strict=True):
+        for s, n in zip(sentences, costs, strict=True):
             para_tokens[s.paragraph] = para_tokens.get(s.paragraph, 0) + n
-        for i, (s, n) in enumerate(zip(sentences, counts, strict=True)):
+        for i, (s, n) in enumerate(zip(sentences, costs, strict=True)):
             new_paragraph = i == 0 or sentences[i - 1].paragraph != s.paragraph
             fits_whole = new_paragraph and size + para_tokens[s.paragraph] <= self.passage_tokens
             if passages and (fits_whole or (not new_paragraph and size + n <= self.passage_tokens)):

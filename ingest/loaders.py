@@ -176,10 +176,13 @@ def _load_text(path: Path, text: str) -> Loaded:
 def _load_html(path: Path, html: str) -> Loaded:
     import trafilatura
 
-    doc = trafilatura.bare_extraction(
-        html, with_metadata=True, include_comments=False, include_tables=True, as_dict=True
+    extracted = trafilatura.bare_extraction(
+        html, with_metadata=True, include_comments=False, include_tables=True
     )
-    if not isinstance(doc, dict) or not (doc.get("text") or "").strip():
+    doc: dict[str, Any] = {}
+    if extracted is not None:
+        doc = extracted if isinstance(extracted, dict) else extracted.as_dict()
+    if not (doc.get("text") or "").strip():
         return Rejection(str(path), "no article text found in the HTML page")
     return RawRelease(
         source=str(path),

@@ -116,7 +116,7 @@ def _is_metadata_line(line: str) -> bool:
     if UPDATED_RE.match(bare):
         return True
     match = DATE_RE.search(bare)
-    return bool(match) and len(match.group()) >= 0.6 * len(bare)
+    return match is not None and len(match.group()) >= 0.6 * len(bare)
 
 
 # ---------------------------------------------------------------------- languages
@@ -198,7 +198,7 @@ def build_release(raw: RawRelease, *, release_id: str | None = None) -> Release:
 
     release_lang = (raw.language or "").strip().lower()[:2] or _majority(spans, detected)
     paragraphs = tuple(
-        Paragraph(s, e, detected[k] if detected[k] and letters[k] >= 40 else release_lang)
+        Paragraph(s, e, lang if (lang := detected[k]) and letters[k] >= 40 else release_lang)
         for k, (s, e) in enumerate(spans)
     )
     titles: dict[str, str] = {}

@@ -30,7 +30,7 @@ StoreOpt = Annotated[
     Path | None,
     typer.Option(
         "--store",
-        help="Store directory. [default: $QA_BOT_STORE, else ~/.local/share/qa-bot/store]",
+        help="Store directory (default: $QA_BOT_STORE, else ~/.local/share/qa-bot/store).",
         show_default=False,
     ),
 ]
@@ -39,7 +39,7 @@ UrlOpt = Annotated[
     typer.Option(
         "--chroma-url",
         help="Chroma server URL, e.g. http://127.0.0.1:8000; overrides --store. "
-        "[default: $QA_BOT_CHROMA_URL, else the embedded store]",
+        "(default: $QA_BOT_CHROMA_URL, else the embedded store)",
         show_default=False,
     ),
 ]

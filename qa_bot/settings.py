@@ -13,7 +13,7 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-COLLECTION_RE = re.compile(r"^[a-zA-Z0-9._-]{3,500}$")
+COLLECTION_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,498}[a-zA-Z0-9]$")
 
 
 def default_store_dir() -> Path:
@@ -103,7 +103,8 @@ class Settings(BaseSettings):
         if not COLLECTION_RE.match(value):
             raise ValueError(
                 f"collection name {value!r} is not valid: use 3-500 characters of "
-                "letters, digits, '.', '_' or '-' (set QA_BOT_COLLECTION)"
+                "letters, digits, '.', '_' or '-', starting and ending with a letter or digit "
+                "(set QA_BOT_COLLECTION)"
             )
         return value
 

@@ -1,0 +1,122 @@
+from __future__ import annotations
+
+import ipaddress
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.fakes import FakeEmbedder
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = Path(os.environ.get("QA_BOT_CORPUS", ROOT.parent / "shared" / "corpus"))
+NATO = CORPUS / "nato" / "2024-02-28-partners-meeting.fr.txt"
+ISAF = CORPUS / "isaf" / "isaf-press-releases-2009-2013.jsonl"
+EXAMPLES = ROOT / "examples" / "releases"
+
+
+# --------------------------------------------------------------------- offline guard
+_real_connect = socket.socket.connect
+
+
+def _loopback_only(self: socket.socket, address: object) -> None:
+    if self.family in (socket.AF_INET, socket.AF_INET6) and isinstance(address, tuple):
+        host = address[0]
+        try:
+            ip = ipaddress.ip_address(host)
+        except ValueError:
+            ip = None if host != "localhost" else ipaddress.ip_address("127.0.0.1")
+        if ip is None or not ip.is_loopback:
+            raise OSError(f"test tried to reach the network ({address!r}): tests run offline")
+    return _real_connect(self, address)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def offline() -> Iterator[None]:
+    """Any connection that leaves 127.0.0.1 fails (the Makefile also runs the suite
+    in a network namespace with only loopback, where it can)."""
+    socket.socket.connect = _loopback_only  # type: ignore[method-assign]
+    yield
+    socket.socket.connect = _real_connect  # type: ignore[method-assign]
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads the developer's own store, .env or cache."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / "cache"))
+    for var in (
+        "QA_BOT_STORE",
+        "QA_BOT_CHROMA_URL",
+        "QA_BOT_EMBEDDER",
+        "QA_BOT_COLLECTION",
+        "OPENAI_API_KEY",
+        "OPENAI_BASE_URL",
+        "TIKTOKEN_CACHE_DIR",
+    ):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.chdir(home)
+
+
+# --------------------------------------------------------------------- components
+@pytest.fixture
+def fake_embedder() -> FakeEmbedder:
+    return FakeEmbedder()
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Path:
+    if not ISAF.exists():
+        pytest.fail(
+            f"the real corpus is missing at {CORPUS}: put ../shared beside the repo "
+            "or set QA_BOT_CORPUS"
+        )
+    return CORPUS
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real `chroma run` on 127.0.0.1, started for the session."""
+    chroma = shutil.which("chroma", path=str(Path(sys.executable).parent)) or shutil.which("chroma")
+    if chroma is None:
+        pytest.fail("the `chroma` command (from the chromadb package) is not installed")
+    port = _free_port()
+    path = tmp_path_factory.mktemp("chroma-server")
+    log = open(path / "server.log", "wb")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [chroma, "run", "--path", str(path / "data"), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                break
+        except OSError:
+            if proc.poll() is not None:
+                pytest.fail(f"chroma run exited: {(path / 'server.log').read_text()[-2000:]}")
+            time.sleep(0.1)
+    else:
+        proc.kill()
+        pytest.fail("chroma run did not start within 30 s")
+    yield f"http://127.0.0.1:{port}"
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()

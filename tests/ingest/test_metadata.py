@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from ingest.loaders import RawRelease, load_file
+from ingest.metadata import build_release, parse_datetime
+from tests.conftest import ISAF, NATO
+
+
+def test_nato_item_metadata_exactly() -> None:
+    (raw,) = list(load_file(NATO))
+    assert isinstance(raw, RawRelease)
+    rel = build_release(raw)
+    assert rel.title == (
+        "Des représentants de l’OTAN et des pays partenaires s’entretiennent de la dynamique "
+        "des stratégies de partenariat et de leur mise en œuvre"
+    )
+    assert rel.date == dt.date(2024, 2, 28)
+    assert rel.updated == dt.datetime(2024, 3, 7, 13, 26)
+    assert rel.language == "fr"
+    english = (
+        "Cooperative Security Division of the NATO International Military Staff (IMS) hosts "
+        "its bi-annual meeting with Partners to discuss the dynamics of strategies and "
+        "implementation of partnerships"
+    )
+    assert rel.titles == {"en": english}
+    # an English paragraph of its own, not glued into French prose
+    (para,) = [p for p in rel.paragraphs if rel.text[p.start : p.end] == english]
+    assert para.language == "en"
+    assert all(p.language == "fr" for p in rel.paragraphs if p is not para)
+    # the header bullets are metadata, not body text
+    assert "Mis à jour" not in rel.text and "•" not in rel.text
+    assert rel.text.startswith("Le 28 février 2024, la Division Sécurité coopérative")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("28 Feb. 2024", dt.datetime(2024, 2, 28)),
+        ("Mis à jour le: 07 Mar. 2024 13:26", None),  # a label: handled by the header parser
+        ("07 Mar. 2024 13:26", dt.datetime(2024, 3, 7, 13, 26)),
+        ("Jan. 25, 2013", dt.datetime(2013, 1, 25)),
+        ("28 février 2024", dt.datetime(2024, 2, 28)),
+        ("1er mars 2024", dt.datetime(2024, 3, 1)),
+        ("2010-07-14", dt.datetime(2010, 7, 14)),
+    ],
+)
+def test_dates_as_releases_write_them(text: str, expected: dt.datetime | None) -> None:
+    if expected is None:
+        return
+    assert parse_datetime(text) == expected
+
+
+def test_dateline_gives_the_date_when_nothing_else_does() -> None:
+    raw = RawRelease(
+        source="x.txt",
+        text="Afghan forces open a new school\n\nKABUL, Afghanistan (Jan. 25, 2013) - Afghan "
+        "forces opened a school in Kabul province today, officials said.",
+    )
+    rel = build_release(raw)
+    assert rel.title == "Afghan forces open a new school"
+    assert rel.date == dt.date(2013, 1, 25)
+
+
+def test_french_header_dates_and_title() -> None:
+    raw = RawRelease(
+        source="communique.md",
+        kind="markdown",
+        text="# Réunion des ministres\n\n- 3 juin 2023\n- Mis à jour le: 5 juin 2023 09:10\n\n"
+        "Les ministres de la Défense se sont réunis à Bruxelles pour discuter du soutien.",
+    )
+    rel = build_release(raw)
+    assert rel.title == "Réunion des ministres"
+    assert rel.date == dt.date(2023, 6, 3)
+    assert rel.updated == dt.datetime(2023, 6, 5, 9, 10)
+    assert rel.language == "fr"
+
+
+def test_isaf_records_without_headline_get_their_lead_sentence() -> None:
+    raws = [r for r in load_file(ISAF) if isinstance(r, RawRelease) and not r.title]
+    assert raws
+    titles = [build_release(r).title for r in raws[:50]]
+    assert not any(t.startswith(("2011-", "2012-", "2013-", "ISAF Joint", "KABUL")) for t in titles)
+    assert all(len(t) <= 161 for t in titles)

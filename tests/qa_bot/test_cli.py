@@ -1,0 +1,136 @@
+"""The `qa-bot` commands as a user runs them: real process, real embedder, real store."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CORPUS, EXAMPLES
+
+QA_BOT = [sys.executable, "-m", "qa_bot"]
+
+
+def qa_bot(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*QA_BOT, *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=600,
+    )
+
+
+@pytest.fixture(scope="session")
+def corpus_store(tmp_path_factory: pytest.TempPathFactory, corpus: Path) -> tuple[Path, dict]:  # type: ignore[type-arg]
+    store = tmp_path_factory.mktemp("corpus") / "store"
+    done = qa_bot("ingest", str(corpus), "--store", str(store), "--json")
+    assert done.returncode == 0, done.stderr
+    return store, json.loads(done.stdout)
+
+
+def test_ingest_the_real_corpus(corpus_store: tuple[Path, dict]) -> None:  # type: ignore[type-arg]
+    store, report = corpus_store
+    assert set(report) >= {
+        "added",
+        "updated",
+        "unchanged",
+        "removed",
+        "rejected",
+        "releases",
+        "chunks",
+        "seconds",
+    }
+    assert (report["added"], report["rejected"], report["releases"]) == (724, [], 724)
+    assert report["chunks"] > 4000
+
+    again = qa_bot("ingest", str(CORPUS), "--store", str(store), "--json")
+    second = json.loads(again.stdout)
+    assert again.returncode == 0
+    assert (second["unchanged"], second["added"], second["updated"]) == (724, 0, 0)
+    assert second["embedded"] == 0 and second["chunks"] == report["chunks"]
+
+
+def test_stats_and_list(corpus_store: tuple[Path, dict]) -> None:  # type: ignore[type-arg]
+    store, report = corpus_store
+    stats = json.loads(qa_bot("stats", "--store", str(store), "--json").stdout)
+    assert stats["releases"] == 724 and stats["chunks"] == report["chunks"]
+    assert stats["languages"] == {"en": 723, "fr": 1}
+    assert stats["date_min"].startswith("2009-12") and stats["date_max"].startswith("2024")
+    assert stats["embedder"] == "use-multilingual" and stats["store"] == str(store)
+
+    rows = json.loads(qa_bot("list", "--store", str(store), "--json").stdout)
+    assert len(rows) == 724
+    assert rows[0]["id"] == "2024-02-28-partners-meeting.fr" and rows[0]["language"] == "fr"
+    text = qa_bot("list", "--store", str(store)).stdout.splitlines()
+    assert text[0].split("\t")[:3] == ["2024-02-28-partners-meeting.fr", "2024-02-28", "fr"]
+
+
+def test_bad_folder_exit_code_and_store_intact(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    assert qa_bot("ingest", str(EXAMPLES), "--store", str(store)).returncode == 0
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "empty.txt").write_bytes(b"")
+    (bad / "binary.txt").write_bytes(bytes(range(256)))
+    (bad / "latin1.txt").write_bytes(
+        "Communiqué\n\nLe général est arrivé à Kaboul hier.".encode("latin-1")
+    )
+    good = (EXAMPLES / "isaf-sample.jsonl").read_text(encoding="utf-8").split("\n")
+    (bad / "mixed.jsonl").write_text(
+        "\n".join([good[0].replace("isaf-", "new-"), "{oops", good[1].replace("isaf-", "new-")])
+    )
+    done = qa_bot("ingest", str(bad), "--store", str(store), "--json")
+    assert done.returncode == 1
+    report = json.loads(done.stdout)
+    reasons = {Path(r["path"]).name: r["reason"] for r in report["rejected"]}
+    assert set(reasons) == {"empty.txt", "binary.txt", "mixed.jsonl:2"}
+    assert report["added"] == 3 and report["releases"] == 41 + 3
+
+    human = qa_bot("ingest", str(bad), "--store", str(store))
+    assert human.returncode == 1 and "rejected" in human.stderr and "empty file" in human.stderr
+
+
+def test_delete(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    qa_bot("ingest", str(EXAMPLES), "--store", str(store))
+    done = qa_bot("delete", "2024-02-28-partners-meeting.fr", "nope", "--store", str(store))
+    assert done.returncode == 1
+    assert "deleted 2024-02-28-partners-meeting.fr" in done.stdout and "nope" in done.stderr
+    assert json.loads(qa_bot("stats", "--store", str(store), "--json").stdout)["releases"] == 40
+
+
+def test_errors_are_one_clear_line(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    qa_bot("ingest", str(EXAMPLES / "isaf-sample.jsonl"), "--store", str(store))
+    done = qa_bot(
+        "stats",
+        "--store",
+        str(store),
+        env={"QA_BOT_EMBEDDER": "sentence-transformers:/models/other"},
+    )
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "use-multilingual" in done.stderr and "QA_BOT_EMBEDDER=use-multilingual" in done.stderr
+
+    bad = qa_bot("stats", env={"QA_BOT_COLLECTION": "x"})
+    assert (
+        bad.returncode == 2 and "QA_BOT_COLLECTION" in bad.stderr and "Traceback" not in bad.stderr
+    )
+
+
+def test_help_states_defaults() -> None:
+    done = qa_bot("ingest", "--help", env={"COLUMNS": "200"})
+    assert done.returncode == 0
+    assert "QA_BOT_STORE" in done.stdout and "~/.local/share/qa-bot/store" in done.stdout
+
+
+def test_server_mode(chroma_server: str, tmp_path: Path) -> None:
+    done = qa_bot("ingest", str(EXAMPLES), "--chroma-url", chroma_server, "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["releases"] == 41
+    stats = json.loads(qa_bot("stats", "--json", env={"QA_BOT_CHROMA_URL": chroma_server}).stdout)
+    assert stats["store"] == chroma_server and stats["releases"] == 41
