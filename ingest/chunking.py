@@ -19,7 +19,12 @@ from dataclasses import dataclass
 from qa_bot.tokens import TokenCounter
 from qa_bot.types import Chunk, Release
 
-CHUNKER_VERSION = "1"
+CHUNKER_VERSION = "2"
+# "T. Serban", "Lt. Gen. Rohling", "M. Dupont": a sentence splitter's false stops
+ABBREVIATION_END = re.compile(
+    r"(?:^|[\s(])(?:[A-Z]|Gen|Lt|Col|Maj|Brig|Adm|Capt|Sgt|Cpl|Dr|Mr|Mrs|Ms|St|Mgr|Me|No|"
+    r"Jan|Feb|Mar|Apr|Aug|Sept?|Oct|Nov|Dec|U\.S|U\.N)\.$"
+)
 WORD = re.compile(r"[^\W\d_]{2,}")
 MIN_WORDS = 4
 
@@ -71,8 +76,11 @@ class Chunker:
             merged: list[list[int]] = []
             for s, e in spans:
                 short = len(body[s:e].split()) < MIN_WORDS
+                previous = body[merged[-1][0] : merged[-1][1]] if merged else ""
                 if merged and (
-                    short or len(body[merged[-1][0] : merged[-1][1]].split()) < MIN_WORDS
+                    short
+                    or len(previous.split()) < MIN_WORDS
+                    or ABBREVIATION_END.search(previous)
                 ):
                     merged[-1][1] = e
                 else:

@@ -32,7 +32,7 @@ UPDATED_RE = re.compile(
 )
 DATELINE_RE = re.compile(r"\(\s*(" + MONTH + r"\s+\d{1,2},\s+\d{4})\s*\)")
 BULLETS = "•·▪‣-–—*|"
-METADATA_VERSION = "1"  # bump when extraction changes, to re-ingest
+METADATA_VERSION = "2"  # bump when extraction changes, to re-ingest
 SENTENCE_END = '.!?:;»"”…)'
 # languages of the organisations we serve; a closed set keeps short-text detection accurate
 LANGUAGES = (
@@ -59,13 +59,13 @@ def normalize(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
-def split_paragraphs(text: str) -> list[tuple[int, int]]:
+def split_paragraphs(text: str, *, hard_wrapped: bool = True) -> list[tuple[int, int]]:
     """Paragraph spans: blank-line blocks; lines of a block are paragraphs of their own
-    unless the block is hard-wrapped prose."""
+    unless the block is hard-wrapped prose (only looked for where ``hard_wrapped``)."""
     spans: list[tuple[int, int]] = []
     for block in re.finditer(r"[^\n](?:.|\n(?!\n))*", text):
         lines = [m for m in re.finditer(r"[^\n]+", block.group())]
-        wrapped = len(lines) > 1 and all(
+        wrapped = hard_wrapped and len(lines) > 1 and all(
             len(m.group()) >= 50 and m.group().rstrip()[-1] not in SENTENCE_END for m in lines[:-1]
         )
         if wrapped:
@@ -186,7 +186,8 @@ def build_release(raw: RawRelease, *, release_id: str | None = None) -> Release:
     if date is None and raw.extra.get("created"):
         date = parse_datetime(raw.extra["created"])
 
-    spans = split_paragraphs(text)
+    # records (JSON lines) and extracted documents break paragraphs with single newlines
+    spans = split_paragraphs(text, hard_wrapped=raw.kind in ("text", "markdown"))
     para_texts = [text[s:e] for s, e in spans]
     letters = [_letters(p) for p in para_texts]
     detectable = [i for i, n in enumerate(letters) if n >= MIN_LETTERS]

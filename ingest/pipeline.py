@@ -23,6 +23,8 @@ from typing import Any
 from qa_bot.app import App
 from qa_bot.embedders import Embedder, OpenAIEmbedder
 from qa_bot.store import ChromaStore
+from qa_bot.store.chroma import chunk_meta
+from qa_bot.store.lexical import LexicalIndex
 from qa_bot.types import Chunk, IngestReport, Rejection, Release, ReleaseInfo
 
 from .chunking import Chunker
@@ -53,6 +55,7 @@ class Ingestor:
         embedder: Embedder,
         chunker: Chunker,
         batch_size: int = 256,
+        lexical: LexicalIndex | None = None,
         embed_workers: int = 0,
         workers_from: int = 100,
     ) -> None:
@@ -60,6 +63,7 @@ class Ingestor:
         self.embedder = embedder
         self.chunker = chunker
         self.batch_size = batch_size
+        self.lexical = lexical
         self.embed_workers = embed_workers
         """Worker processes that embed while this one parses and writes (0: in-process)."""
         self.workers_from = workers_from
@@ -76,6 +80,7 @@ class Ingestor:
         files, rejected, skipped = discover(paths)
         index = self.store.release_index()
         self.store.sweep(index)
+        self._generation_before = self.store.generation()
 
         todo: list[_Todo] = []
         seen: dict[str, str] = {}
@@ -100,6 +105,7 @@ class Ingestor:
             todo.append(_Todo(raw, rid, version, is_new=known is None))
 
         added = updated = embedded = done = 0
+        written: list[tuple[Release, str, list[Chunk]]] = []
         # identical sentences (boilerplate lines) are embedded once per run
         vectors: dict[str, Any] = {}
         in_flight: deque[tuple[list[_Item], list[str], int]] = deque()
@@ -110,6 +116,7 @@ class Ingestor:
             vectors.update(zip(fresh, ahead.result(ticket), strict=True))
             items = [(release, t.version, chunks) for t, release, chunks in batch]
             self.store.write(items, [vectors[c.text] for _, _, chunks in items for c in chunks])
+            written.extend(items)
             embedded += len(fresh)
             added += sum(t.is_new for t, _, _ in batch)
             updated += sum(not t.is_new for t, _, _ in batch)
@@ -144,6 +151,11 @@ class Ingestor:
                 if info.release_id not in seen and _under(info.source, roots)
             ]
             removed = len(self.store.delete(gone))
+            deleted = gone
+        else:
+            deleted = []
+        if self.lexical is not None:
+            self._update_lexical(written, deleted)
 
         return IngestReport(
             added=added,
@@ -159,6 +171,30 @@ class Ingestor:
         )
 
     # -------------------------------------------------------------- helpers
+    def _update_lexical(
+        self, written: list[tuple[Release, str, list[Chunk]]], deleted: list[str]
+    ) -> None:
+        """Bring the BM25 index beside the store up to date: only what changed is
+        re-tokenised, unless the index does not match the store (then it is rebuilt)."""
+        assert self.lexical is not None
+        lexical = self.lexical.load()
+        generation = self.store.generation()
+        if not written and not deleted and lexical.generation == generation:
+            return
+        if lexical.docs and lexical.generation != self._generation_before:
+            lexical.clear()  # written by someone else meanwhile: start from the store
+        if not lexical.docs:
+            lexical.replace(
+                remove_releases=(), add=list(self.store.all_chunks()), generation=generation
+            )
+            return
+        add = [(chunk_meta(c, r), c.text) for r, _, chunks in written for c in chunks]
+        lexical.replace(
+            remove_releases=[r.release_id for r, _, _ in written] + list(deleted),
+            add=add,
+            generation=generation,
+        )
+
     @staticmethod
     def _load(files: Iterable[Path], rejected: list[Rejection]) -> Iterable[RawRelease]:
         for path in files:
@@ -212,8 +248,9 @@ def build_ingestor(app: App) -> Ingestor:
         embedder=app.embedder,
         chunker=chunker,
         batch_size=app.settings.batch_size,
-        # local models are CPU-bound: embed in worker processes beside parsing and writing
-        # one worker: more of them contend with the writer for 2 cores and load the model twice
+        lexical=app.lexical,
+        # local models are CPU-bound: embed in a worker process beside parsing and writing
+        # (one: more of them contend with the writer for 2 cores and load the model twice)
         embed_workers=0 if isinstance(app.embedder, OpenAIEmbedder) else 1,
     )
 

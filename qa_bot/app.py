@@ -6,11 +6,19 @@ The CLI calls :func:`build_app` once per command; the UI caches it with
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
 
+from .answering import Answerer
+from .answering.extractive import ExtractiveAnswerer
+from .answering.service import QA
 from .embedders import Embedder, make_embedder
+from .retrieval import Retriever
 from .settings import Settings
 from .store import ChromaStore
+from .store.lexical import LexicalIndex
 from .tokens import TokenCounter
 
 
@@ -20,6 +28,44 @@ class App:
     embedder: Embedder
     store: ChromaStore
     tokens: TokenCounter
+    lexical: LexicalIndex
+
+    @cached_property
+    def retriever(self) -> Retriever:
+        return Retriever(store=self.store, embedder=self.embedder, lexical=self.lexical)
+
+    @cached_property
+    def extractive(self) -> ExtractiveAnswerer:
+        return ExtractiveAnswerer(retriever=self.retriever)
+
+    def generator_name(self, requested: str | None = None) -> str:
+        """extractive, or openai when asked for or when an OpenAI server is configured."""
+        choice = requested or self.settings.generator
+        if choice == "auto":
+            s = self.settings
+            return "openai" if (s.openai_api_key or s.openai_base_url) else "extractive"
+        return choice
+
+    def qa(self, generator: str | None = None) -> QA:
+        name = self.generator_name(generator)
+        answerer: Answerer = self.extractive
+        if name == "openai":
+            answerer = self.llm
+        return QA(retriever=self.retriever, answerer=answerer, fallback=self.extractive)
+
+    @cached_property
+    def llm(self) -> Answerer:
+        from .answering.llm import LLMAnswerer
+
+        s = self.settings
+        return LLMAnswerer(
+            model=s.chat_model,
+            api_key=s.openai_api_key,
+            base_url=s.openai_base_url,
+            timeout=s.openai_timeout,
+            context_tokens=s.context_tokens,
+            cache_dir=s.cache_dir,
+        )
 
 
 def build_app(settings: Settings, *, embedder: Embedder | None = None) -> App:
@@ -37,4 +83,13 @@ def build_app(settings: Settings, *, embedder: Embedder | None = None) -> App:
         url=settings.chroma_url,
     )
     tokens = TokenCounter(encoding=settings.tokenizer, cache_dir=settings.cache_dir / "tiktoken")
-    return App(settings=settings, embedder=embedder, store=store, tokens=tokens)
+    lexical = LexicalIndex(directory=lexical_dir(settings))
+    return App(settings=settings, embedder=embedder, store=store, tokens=tokens, lexical=lexical)
+
+
+def lexical_dir(settings: Settings) -> Path:
+    """Beside the embedded store; for a server, in the local cache (rebuilt when stale)."""
+    if settings.chroma_url:
+        server = re.sub(r"[^a-zA-Z0-9.-]+", "_", settings.chroma_url.split("://", 1)[-1])
+        return settings.cache_dir / "lexical" / server / settings.collection
+    return settings.store / "lexical" / settings.collection

@@ -204,5 +204,219 @@ def delete(
         raise typer.Exit(1)
 
 
+GeneratorOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--generator",
+        help="extractive (offline) or openai "
+        "(default: $QA_BOT_GENERATOR, else openai when OPENAI_API_KEY or "
+        "OPENAI_BASE_URL is set, else extractive)",
+        show_default=False,
+    ),
+]
+KOpt = Annotated[int, typer.Option("--k", min=1, max=50, help="Passages retrieved.")]
+SinceOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--since",
+        help="Only releases dated on or after this date (YYYY-MM-DD).",
+        show_default=False,
+    ),
+]
+UntilOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--until",
+        help="Only releases dated on or before this date (YYYY-MM-DD).",
+        show_default=False,
+    ),
+]
+LangOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--lang",
+        help="Only text in this language (ISO code, e.g. en, fr); repeatable.",
+        show_default=False,
+    ),
+]
+
+
+def _filters(since: str | None, until: str | None, lang: list[str] | None) -> Any:
+    import datetime as dt
+
+    from .errors import ConfigError
+    from .types import Filters
+
+    def day(value: str | None, flag: str) -> dt.date | None:
+        if value is None:
+            return None
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            raise ConfigError(f"{flag} {value!r} is not a date: use YYYY-MM-DD") from None
+
+    return Filters(
+        since=day(since, "--since"),
+        until=day(until, "--until"),
+        languages=tuple(x.lower() for x in lang or ()),
+    )
+
+
+def _render(answer: Any) -> str:
+    lines = [answer.text, ""]
+    for c in answer.citations:
+        when = c.date.isoformat() if c.date else "undated"
+        where = f" {c.url}" if c.url else ""
+        lines.append(f"[{c.n}] {c.title} ({when}){where}")
+        lines.append(f"    “{c.quote}”" + ("" if c.supported else "  (not supported)"))
+    return "\n".join(lines).rstrip()
+
+
+@app.command()
+def ask(
+    question: Annotated[
+        str, typer.Argument(help="The question, in English or French.", show_default=False)
+    ],
+    store: StoreOpt = None,
+    chroma_url: UrlOpt = None,
+    as_json: JsonOpt = False,
+    k: KOpt = 5,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    lang: LangOpt = None,
+    generator: GeneratorOpt = None,
+) -> None:
+    """Answer one question from the releases, citing the sentences it rests on."""
+    try:
+        qa_app = _app(store, chroma_url)
+        qa = qa_app.qa(generator)
+        filters = _filters(since, until, lang)
+        if as_json:
+            answer = qa.ask(question, filters=filters, k=k)
+            _print_json(answer.as_json())
+        else:
+            answer = None
+            for piece in qa.stream(question, filters=filters, k=k):
+                if isinstance(piece, str):
+                    if qa_app.generator_name(generator) == "openai":
+                        sys.stdout.write(piece)
+                        sys.stdout.flush()
+                else:
+                    answer = piece
+            assert answer is not None
+            if qa_app.generator_name(generator) == "openai" and not answer.notice:
+                sys.stdout.write("\n\n" + _render(answer).split("\n\n", 1)[-1] + "\n")
+            else:
+                sys.stdout.write(_render(answer) + "\n")
+    except QaBotError as exc:
+        raise _fail(exc) from None
+    if answer.notice:
+        typer.echo(f"Note: {answer.notice}", err=True)
+
+
+@app.command()
+def chat(
+    store: StoreOpt = None,
+    chroma_url: UrlOpt = None,
+    k: KOpt = 5,
+    generator: GeneratorOpt = None,
+) -> None:
+    """A conversation in the terminal: follow-up questions use what was said before."""
+    from .types import Turn
+
+    try:
+        qa = _app(store, chroma_url).qa(generator)
+    except QaBotError as exc:
+        raise _fail(exc) from None
+    history: list[Turn] = []
+    typer.echo("Ask about the releases (empty line or Ctrl-D to quit; /new starts over).")
+    while True:
+        try:
+            question = input("\n> ").strip()
+        except (EOFError, KeyboardInterrupt):
+            break
+        if not question:
+            break
+        if question == "/new":
+            history.clear()
+            continue
+        try:
+            answer = qa.ask(question, history=history, k=k)
+        except QaBotError as exc:
+            typer.echo(f"Error: {exc}", err=True)
+            continue
+        typer.echo(_render(answer))
+        if answer.notice:
+            typer.echo(f"Note: {answer.notice}", err=True)
+        history.append(Turn(question, answer))
+
+
+@app.command("eval")
+def eval_(
+    questions: Annotated[
+        Path,
+        typer.Argument(
+            help="JSONL: {id, question, must_include?, source_ids?, type?}.", show_default=False
+        ),
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Write each Answer (with its id) here, one JSON per line.",
+            show_default=False,
+        ),
+    ] = None,
+    store: StoreOpt = None,
+    chroma_url: UrlOpt = None,
+    k: KOpt = 5,
+    generator: GeneratorOpt = None,
+    baseline: Annotated[
+        bool,
+        typer.Option(
+            "--baseline",
+            help="Also run the LangChain-tutorial "
+            "baseline (dense only, k=5, 1,000-character chunks) and print it beside "
+            "ours.",
+        ),
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Answer every question of a set (one warm process) and print the metrics."""
+    import tempfile
+
+    from . import evaluation
+
+    try:
+        qa_app = _app(store, chroma_url)
+        qa = qa_app.qa(generator)
+        items = evaluation.load_items(questions)
+
+        def ours(question: str, history: Any) -> Any:
+            answer = qa.ask(question, history=history, k=k)
+            return answer, [p.release_id for p in answer.passages]
+
+        results = {"qa-bot": evaluation.run(items, ours, out)}
+        if baseline:
+            from .baseline import TutorialBaseline
+
+            with tempfile.TemporaryDirectory() as tmp:
+                base = TutorialBaseline(embedder=qa_app.embedder, directory=Path(tmp))
+                base.index(list(qa_app.store.all_releases().values()))
+                results["baseline"] = evaluation.run(items, base.ask, None)
+    except QaBotError as exc:
+        raise _fail(exc) from None
+    if as_json:
+        _print_json(results)
+        return
+    names = list(results)
+    typer.echo(f"{'metric':24}" + "".join(f"{n:>12}" for n in names))
+    for metric in results["qa-bot"]:
+        row = "".join(
+            f"{'-' if results[n][metric] is None else results[n][metric]!s:>12}" for n in names
+        )
+        typer.echo(f"{metric:24}{row}")
+
+
 def main() -> None:
     app()

@@ -91,6 +91,24 @@ class Settings(BaseSettings):
         default="text-embedding-3-small",
         validation_alias=AliasChoices("QA_BOT_EMBEDDING_MODEL", "embedding_model"),
     )
+    generator: str = Field(
+        default="auto",
+        validation_alias=AliasChoices("QA_BOT_GENERATOR", "generator"),
+        description="auto | extractive | openai (auto: openai when an OpenAI server is set).",
+        pattern="^(auto|extractive|openai)$",
+    )
+    openai_timeout: float = Field(
+        default=60.0,
+        gt=0,
+        validation_alias=AliasChoices("QA_BOT_OPENAI_TIMEOUT", "openai_timeout"),
+        description="Seconds before a model request is abandoned (then the offline answer).",
+    )
+    context_tokens: int = Field(
+        default=6000,
+        ge=256,
+        validation_alias=AliasChoices("QA_BOT_CONTEXT_TOKENS", "context_tokens"),
+        description="Token budget for the passages sent to the model.",
+    )
     cache_dir: Path = Field(
         default_factory=default_cache_dir,
         validation_alias=AliasChoices("QA_BOT_CACHE_DIR", "cache_dir"),

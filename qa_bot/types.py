@@ -126,3 +126,124 @@ class IngestReport:
             "embedded": self.embedded,
             "seconds": round(self.seconds, 3),
         }
+
+
+# ---------------------------------------------------------------------- retrieval
+@dataclass(frozen=True)
+class Filters:
+    """Hard filters, applied in every retrieval branch."""
+
+    since: dt.date | None = None
+    until: dt.date | None = None
+    languages: tuple[str, ...] = ()
+    release_ids: tuple[str, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not (self.since or self.until or self.languages or self.release_ids)
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence of a release (a chunk), as retrieval saw it."""
+
+    chunk_id: str
+    text: str
+    start: int
+    end: int
+    language: str
+    score: float = 0.0
+    """Fused retrieval score (0 for sentences of the passage that did not match)."""
+    similarity: float = 0.0
+    """Cosine similarity to the question, where the dense branch found the sentence."""
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A paragraph-sized passage of one release, with the sentences that matched."""
+
+    release_id: str
+    title: str
+    date: dt.date | None
+    url: str | None
+    language: str
+    text: str
+    start: int
+    end: int
+    score: float
+    sentences: tuple[Sentence, ...]
+    """Every sentence of the passage, with the retrieval score of those that matched."""
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class Citation:
+    n: int
+    release_id: str
+    title: str
+    date: dt.date | None
+    url: str | None
+    quote: str
+    start: int
+    end: int
+    supported: bool = True
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "n": self.n,
+            "release_id": self.release_id,
+            "title": self.title,
+            "date": self.date.isoformat() if self.date else None,
+            "url": self.url,
+            "quote": self.quote,
+            "start": self.start,
+            "end": self.end,
+            "supported": self.supported,
+        }
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    text: str
+    abstained: bool
+    citations: tuple[Citation, ...]
+    passages: tuple[Passage, ...]
+    generator: str
+    timings: Mapping[str, float] = field(default_factory=dict)
+    """Milliseconds per stage (retrieval, answer, total)."""
+    notice: str | None = None
+    """A one-line notice for the user (e.g. the model failed and the offline answer is shown)."""
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "question": self.question,
+            "text": self.text,
+            "abstained": self.abstained,
+            "citations": [c.as_json() for c in self.citations],
+            "passages": [
+                {
+                    "release_id": p.release_id,
+                    "title": p.title,
+                    "date": p.date.isoformat() if p.date else None,
+                    "url": p.url,
+                    "language": p.language,
+                    "score": round(p.score, 4),
+                    "start": p.start,
+                    "end": p.end,
+                    "text": p.text,
+                }
+                for p in self.passages
+            ],
+            "generator": self.generator,
+            "notice": self.notice,
+            "timings": {k: round(v, 1) for k, v in self.timings.items()},
+        }
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One exchange of a conversation, for follow-up questions."""
+
+    question: str
+    answer: Answer

@@ -235,7 +235,7 @@ class ChromaStore:
                 ids=[c.chunk_id for c in part],
                 embeddings=vectors[i : i + step],
                 documents=[c.text for c in part],
-                metadatas=[_chunk_meta(c, by_id[c.release_id]) for c in part],
+                metadatas=[chunk_meta(c, by_id[c.release_id]) for c in part],
             )
         docs.upsert(
             ids=[release.release_id for release, _, _ in items],
@@ -243,6 +243,7 @@ class ChromaStore:
             documents=[release.text for release, _, _ in items],
             metadatas=[_release_meta(r, v, len(chunks)) for r, v, chunks in items],
         )
+        self._bump()
         replaced = [(r.release_id, v) for r, v, _ in items if r.release_id in existed]
         if replaced:
             chunks_col.delete(
@@ -268,6 +269,7 @@ class ChromaStore:
         if found:
             chunks_col.delete(where={"release_id": {"$in": list(found)}})
             docs.delete(ids=list(found))
+            self._bump()
         return list(found)
 
     def sweep(self, index: Mapping[str, ReleaseInfo] | None = None) -> int:
@@ -287,6 +289,69 @@ class ChromaStore:
         for i in range(0, len(stale), PAGE):
             chunks_col.delete(ids=stale[i : i + PAGE])
         return len(stale)
+
+    def _bump(self) -> None:
+        """Mark the store as changed, for readers that cache what they read."""
+        import uuid
+
+        _, docs = self._cols()
+        docs.modify(metadata={"qa_bot.schema": SCHEMA, "qa_bot.generation": uuid.uuid4().hex})
+
+    def generation(self) -> str | None:
+        """Changes whenever releases are written or deleted (by any process or client)."""
+        from chromadb.errors import NotFoundError
+
+        try:
+            docs = self._connect().get_collection(f"{self.collection_name}.docs")
+        except NotFoundError:
+            return None
+        value = (docs.metadata or {}).get("qa_bot.generation")
+        return str(value) if value else None
+
+    def all_chunks(self) -> Iterable[tuple[dict[str, Any], str]]:
+        """Every chunk's metadata (with its id as ``chunk_id``) and text."""
+        if self._open(create=False) is None:
+            return
+        chunks_col, _ = self._cols()
+        for cid, meta, text in _paged(chunks_col, include=["metadatas", "documents"]):
+            yield {**meta, "chunk_id": cid}, text
+
+    def query(
+        self, embedding: Sequence[float], *, k: int, where: dict[str, Any] | None
+    ) -> list[tuple[dict[str, Any], float]]:
+        """The ``k`` nearest chunks: (metadata with ``chunk_id``, cosine similarity)."""
+        if self._open(create=False) is None:
+            return []
+        chunks_col, _ = self._cols()
+        got = chunks_col.query(
+            query_embeddings=[list(embedding)],
+            n_results=k,
+            where=where or None,
+            include=["metadatas", "distances"],
+        )
+        return [
+            ({**meta, "chunk_id": cid}, 1.0 - float(dist))
+            for cid, meta, dist in zip(
+                got["ids"][0], got["metadatas"][0], got["distances"][0], strict=True
+            )
+        ]
+
+    def embeddings(self, chunk_ids: Sequence[str]) -> dict[str, list[float]]:
+        """Stored vectors of chunks, by id."""
+        if not chunk_ids or self._open(create=False) is None:
+            return {}
+        got = self._cols()[0].get(ids=list(chunk_ids), include=["embeddings"])
+        return {cid: list(vec) for cid, vec in zip(got["ids"], got["embeddings"], strict=True)}
+
+    def all_releases(self) -> dict[str, Release]:
+        """Every release with its text (for readers that keep them in memory)."""
+        if self._open(create=False) is None:
+            return {}
+        _, docs = self._cols()
+        return {
+            rid: _release_from_record(rid, meta, text)
+            for rid, meta, text in _paged(docs, include=["metadatas", "documents"])
+        }
 
     def _max_batch(self) -> int:
         try:
@@ -309,7 +374,7 @@ def _paged(col: Any, *, include: list[str]) -> Iterable[tuple[str, dict[str, Any
         offset += PAGE
 
 
-def _chunk_meta(chunk: Chunk, release: Release) -> dict[str, Any]:
+def chunk_meta(chunk: Chunk, release: Release) -> dict[str, Any]:
     meta: dict[str, Any] = {
         "release_id": chunk.release_id,
         "version": chunk.version,

@@ -1,0 +1,129 @@
+"""What a question asks: its language, answer type, key terms and period."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..text import fold, terms
+
+_FR_WORDS = {
+    "qui",
+    "quel",
+    "quelle",
+    "quels",
+    "quelles",
+    "quand",
+    "ou",
+    "comment",
+    "combien",
+    "est",
+    "le",
+    "la",
+    "les",
+    "des",
+    "du",
+    "une",
+    "au",
+    "aux",
+    "ont",
+    "ete",
+    "a",
+    "lors",
+    "avec",
+    "sur",
+    "dans",
+    "pour",
+    "que",
+    "et",
+    "en",
+    "francais",
+}
+_EN_WORDS = {
+    "who",
+    "what",
+    "which",
+    "when",
+    "where",
+    "how",
+    "many",
+    "the",
+    "of",
+    "did",
+    "was",
+    "were",
+    "is",
+    "are",
+    "at",
+    "with",
+    "on",
+    "in",
+    "and",
+    "english",
+    "that",
+}
+
+TYPES = (
+    ("count", r"\b(how many|how much|combien)\b"),
+    (
+        "list",
+        r"\b(which|what|quels?|quelles?)\s+(topics?|subjects?|issues?|themes?|sujets?|"
+        r"th[eè]mes?|questions|points)\b|\b(what|qu.est-ce qui)\b.*\b(discussed|covered|"
+        r"abord[ée]s?|discut[ée]s?)\b|\bwhat else\b|\bquoi d.autre\b",
+    ),
+    ("who", r"^\W*(and\s+|et\s+)?(who|whom|qui)\b|\b(by whom|par qui)\b"),
+    (
+        "when",
+        r"^\W*(and\s+|et\s+)?(when|quand)\b|\b(what|which) (date|day|year)\b|"
+        r"\bquel(le)? (date|jour|ann[ée]e)\b",
+    ),
+    (
+        "where",
+        r"^\W*(and\s+|et\s+)?(where|o[uù])\b|\bin (which|what) "
+        r"(province|district|city|town|village|country)\b|"
+        r"\bdans quel(le)? (province|district|ville|pays)\b",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Question:
+    text: str
+    language: str
+    kind: str
+    """who | when | where | count | list | what"""
+    terms: tuple[str, ...]
+
+
+def language_of(text: str) -> str:
+    words = re.findall(r"[^\W\d_]+", fold(text))
+    fr = sum(w in _FR_WORDS for w in words) + 2 * bool(re.search(r"[éèêàçùœ]", text.lower()))
+    en = sum(w in _EN_WORDS for w in words)
+    return "fr" if fr > en else "en"
+
+
+def analyse(text: str) -> Question:
+    folded = fold(text).replace("’", "'")
+    kind = next((name for name, pattern in TYPES if re.search(pattern, folded)), "what")
+    return Question(text=text, language=language_of(text), kind=kind, terms=tuple(terms(text)))
+
+
+FOLLOW_UP = re.compile(
+    r"^\W*(and|et|also|aussi|what else|quoi d.autre|same|idem)\b|\b(he|she|him|her|his|they|"
+    r"them|it|that|this|those|these|il|elle|lui|eux|ce|cette|ces|celui|celle)\b|"
+    r"\b(en fran[cç]ais|in english|en anglais|in french)\b",
+    re.IGNORECASE,
+)
+
+
+def wants_language(text: str) -> str | None:
+    folded = fold(text)
+    if re.search(r"\b(en francais|in french)\b", folded):
+        return "fr"
+    if re.search(r"\b(in english|en anglais)\b", folded):
+        return "en"
+    return None
+
+
+def is_follow_up(text: str) -> bool:
+    return bool(FOLLOW_UP.search(fold(text))) or len(terms(text)) <= 2

@@ -1,0 +1,157 @@
+"""`qa-bot eval`: answer a question set and measure retrieval and answers.
+
+Input lines: ``{"id", "question"}`` and optionally ``"must_include": [...]``,
+``"source_ids": [...]``, ``"type": "unanswerable"``, ``"history": [questions]``.
+Metrics over the lines that carry the reference they need:
+
+- recall@5 and MRR of the first relevant release, by ``source_ids``;
+- must_include accuracy: every string in the answer (case- and accent-insensitive,
+  written dates normalised so "28 February 2024", "28 février 2024" and
+  "2024-02-28" match);
+- abstention precision and recall (``type: unanswerable`` is the positive class),
+  and the share of answerable questions wrongly refused;
+- citation precision: cited releases that are in ``source_ids``;
+- latency p50/p95 in ms.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import QaBotError
+from .text import fold, normalize_dates
+from .types import Answer, Turn
+
+
+@dataclass(frozen=True)
+class Item:
+    id: str
+    question: str
+    must_include: tuple[str, ...] = ()
+    source_ids: tuple[str, ...] = ()
+    unanswerable: bool = False
+    history: tuple[str, ...] = ()
+
+
+def load_items(path: Path) -> list[Item]:
+    items = []
+    for lineno, line in enumerate(path.read_text(encoding="utf-8").split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            items.append(
+                Item(
+                    id=str(row["id"]),
+                    question=str(row["question"]),
+                    must_include=tuple(row.get("must_include") or ()),
+                    source_ids=tuple(row.get("source_ids") or ()),
+                    unanswerable=row.get("type") == "unanswerable",
+                    history=tuple(row.get("history") or ()),
+                )
+            )
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise QaBotError(
+                f"{path}:{lineno}: not a question line ({exc}); each line needs "
+                'at least {"id": ..., "question": ...}'
+            ) from None
+    return items
+
+
+def contains(answer: str, needle: str) -> bool:
+    return fold(normalize_dates(needle)) in fold(normalize_dates(answer))
+
+
+@dataclass
+class Scores:
+    recall5: list[float] = field(default_factory=list)
+    rr: list[float] = field(default_factory=list)
+    must: list[float] = field(default_factory=list)
+    cited_ok: int = 0
+    cited: int = 0
+    abstain_tp: int = 0
+    abstain_fp: int = 0
+    abstain_fn: int = 0
+    answerable: int = 0
+    latency: list[float] = field(default_factory=list)
+
+    def add(self, item: Item, answer: Answer, ranked_ids: Sequence[str]) -> None:
+        ranked = list(dict.fromkeys(ranked_ids))
+        if item.source_ids and not item.unanswerable:
+            relevant = set(item.source_ids)
+            self.recall5.append(float(any(r in relevant for r in ranked[:5])))
+            rank = next((i for i, r in enumerate(ranked, 1) if r in relevant), None)
+            self.rr.append(1.0 / rank if rank else 0.0)
+            for c in answer.citations:
+                self.cited += 1
+                self.cited_ok += c.release_id in relevant
+        if item.must_include and not item.unanswerable:
+            self.must.append(
+                float(
+                    not answer.abstained
+                    and all(contains(answer.text, m) for m in item.must_include)
+                )
+            )
+        if item.unanswerable:
+            self.abstain_tp += answer.abstained
+            self.abstain_fn += not answer.abstained
+        else:
+            self.answerable += 1
+            self.abstain_fp += answer.abstained
+        self.latency.append(answer.timings.get("total", 0.0))
+
+    def summary(self) -> dict[str, Any]:
+        def mean(xs: list[float]) -> float | None:
+            return round(sum(xs) / len(xs), 3) if xs else None
+
+        def pct(q: float) -> float | None:
+            if not self.latency:
+                return None
+            xs = sorted(self.latency)
+            return round(xs[min(len(xs) - 1, int(q * len(xs)))], 1)
+
+        predicted = self.abstain_tp + self.abstain_fp
+        actual = self.abstain_tp + self.abstain_fn
+        return {
+            "recall@5": mean(self.recall5),
+            "mrr": mean(self.rr),
+            "must_include": mean(self.must),
+            "abstention_precision": round(self.abstain_tp / predicted, 3) if predicted else None,
+            "abstention_recall": round(self.abstain_tp / actual, 3) if actual else None,
+            "false_refusals": round(self.abstain_fp / self.answerable, 3)
+            if self.answerable
+            else None,
+            "citation_precision": round(self.cited_ok / self.cited, 3) if self.cited else None,
+            "latency_p50_ms": pct(0.5),
+            "latency_p95_ms": pct(0.95),
+            "questions": len(self.latency),
+        }
+
+
+Ask = Callable[[str, Sequence[Turn]], tuple[Answer, Sequence[str]]]
+"""(question, history) -> (answer, release ids ranked by retrieval)."""
+
+
+def run(items: Iterable[Item], ask: Ask, out: Path | None) -> dict[str, Any]:
+    scores = Scores()
+    sink = out.open("w", encoding="utf-8") if out else None
+    try:
+        for item in items:
+            history: list[Turn] = []
+            for earlier in item.history:
+                answer, _ = ask(earlier, history)
+                history.append(Turn(earlier, answer))
+            answer, ranked = ask(item.question, history)
+            scores.add(item, answer, ranked)
+            if sink:
+                sink.write(
+                    json.dumps({"id": item.id, **answer.as_json()}, ensure_ascii=False) + "\n"
+                )
+    finally:
+        if sink:
+            sink.close()
+    return scores.summary()

@@ -1,0 +1,272 @@
+"""Text analysis shared by retrieval, answering and evaluation.
+
+Accent and case folding, tokens for the lexical index (English and French stop
+words, no stemming: one analysis for both languages, so a name matches in
+either), and dates: month names in English and French, periods named in a
+question, relative dates in a release resolved from its own date.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import functools
+import re
+import unicodedata
+
+# ---------------------------------------------------------------------- folding
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+
+
+def fold(text: str) -> str:
+    """Lower case without accents: 'Kyïv' -> 'kyiv', 'Général' -> 'general'."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+@functools.lru_cache(maxsize=1)
+def stopwords() -> frozenset[str]:
+    from bm25s.stopwords import STOPWORDS_EN_PLUS, STOPWORDS_FRENCH
+
+    extra = {
+        # question words and chat filler, in both languages
+        "who",
+        "whom",
+        "whose",
+        "what",
+        "which",
+        "when",
+        "where",
+        "why",
+        "how",
+        "many",
+        "much",
+        "did",
+        "does",
+        "do",
+        "tell",
+        "say",
+        "said",
+        "report",
+        "reported",
+        "releases",
+        "release",
+        "qui",
+        "quoi",
+        "quel",
+        "quelle",
+        "quels",
+        "quelles",
+        "quand",
+        "ou",
+        "comment",
+        "combien",
+        "pourquoi",
+        "est",
+        "ce",
+        "que",
+        "qu",
+        "l",
+        "d",
+        "s",
+        "n",
+        "j",
+        "c",
+        "t",
+        "m",
+        "y",
+        "a",
+        "au",
+        "aux",
+        "du",
+        "des",
+        "les",
+        "la",
+        "le",
+        "un",
+        "une",
+        "et",
+        "en",
+        "dans",
+        "sur",
+        "par",
+        "pour",
+        "avec",
+        "ont",
+        "ete",
+        "été",
+        "sont",
+        "etait",
+        "fait",
+        "communique",
+        "communiques",
+        "isaf",
+        "nato",
+        "otan",
+    }
+    return frozenset(fold(w) for w in (*STOPWORDS_EN_PLUS, *STOPWORDS_FRENCH, *extra))
+
+
+def terms(text: str) -> list[str]:
+    """Folded content words: the lexical index's tokens."""
+    stop = stopwords()
+    return [w for w in _WORD.findall(fold(text)) if w not in stop and (len(w) > 1 or w.isdigit())]
+
+
+# ---------------------------------------------------------------------- months
+MONTHS: dict[str, int] = {}
+for _i, (_en, _fr) in enumerate(
+    zip(
+        calendar.month_name[1:],
+        [
+            "janvier",
+            "février",
+            "mars",
+            "avril",
+            "mai",
+            "juin",
+            "juillet",
+            "août",
+            "septembre",
+            "octobre",
+            "novembre",
+            "décembre",
+        ],
+        strict=True,
+    ),
+    start=1,
+):
+    for _name in (_en, _fr):
+        MONTHS[fold(_name)] = _i
+        MONTHS[fold(_name)[:3]] = _i
+MONTHS.update({"sept": 9, "juil": 7, "janv": 1, "fevr": 2, "avr": 4})
+MONTHS_EN = calendar.month_name
+MONTHS_FR = [
+    "",
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+]
+
+_MONTH_ALT = "|".join(sorted({re.escape(m) for m in MONTHS}, key=len, reverse=True))
+_DAY_MONTH_YEAR = re.compile(
+    rf"\b(\d{{1,2}})(?:er|st|nd|rd|th)?\.?\s+({_MONTH_ALT})\.?,?\s+(\d{{4}})\b"
+)
+_MONTH_DAY_YEAR = re.compile(rf"\b({_MONTH_ALT})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b")
+_MONTH_YEAR = re.compile(rf"\b({_MONTH_ALT})\.?\s+(?:de\s+|of\s+)?(\d{{4}})\b")
+_YEAR = re.compile(r"\b(19[5-9]\d|20[0-4]\d)\b")
+_ISO = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+
+
+def format_date(day: dt.date, language: str = "en") -> str:
+    if language == "fr":
+        return f"{'1er' if day.day == 1 else day.day} {MONTHS_FR[day.month]} {day.year}"
+    return f"{day.day} {MONTHS_EN[day.month]} {day.year}"
+
+
+def normalize_dates(text: str) -> str:
+    """Written dates as ISO: '28 février 2024', '28 February 2024', 'Feb. 28, 2024' and
+    '2024-02-28' all become '2024-02-28' (for comparing answers)."""
+    folded = fold(text)
+
+    def iso(year: str, month: int, day: str) -> str:
+        try:
+            return dt.date(int(year), month, int(day)).isoformat()
+        except ValueError:
+            return f"{year}-{month:02d}-{int(day):02d}"
+
+    folded = _DAY_MONTH_YEAR.sub(lambda m: iso(m[3], MONTHS[m[2]], m[1]), folded)
+    return _MONTH_DAY_YEAR.sub(lambda m: iso(m[3], MONTHS[m[1]], m[2]), folded)
+
+
+# ---------------------------------------------------------------------- periods
+def find_period(question: str, *, newest: dt.date | None = None) -> tuple[dt.date, dt.date] | None:
+    """The period a question names ('in July 2010', 'le 28 février 2024', 'en 2011',
+    'last year'), as an inclusive date range; None if it names none."""
+    q = fold(question)
+    if m := _ISO.search(q):
+        day = dt.date(int(m[1]), int(m[2]), int(m[3]))
+        return day, day
+    if m := _DAY_MONTH_YEAR.search(q):
+        day = dt.date(int(m[3]), MONTHS[m[2]], int(m[1]))
+        return day, day
+    if m := _MONTH_DAY_YEAR.search(q):
+        day = dt.date(int(m[3]), MONTHS[m[1]], int(m[2]))
+        return day, day
+    if m := _MONTH_YEAR.search(q):
+        year, month = int(m[2]), MONTHS[m[1]]
+        return dt.date(year, month, 1), dt.date(year, month, calendar.monthrange(year, month)[1])
+    if m := _YEAR.search(q):
+        year = int(m[1])
+        return dt.date(year, 1, 1), dt.date(year, 12, 31)
+    if newest is not None:
+        if re.search(r"\b(last year|l annee derniere|l'annee derniere)\b", q):
+            return dt.date(newest.year - 1, 1, 1), dt.date(newest.year - 1, 12, 31)
+        if re.search(r"\b(this year|cette annee)\b", q):
+            return dt.date(newest.year, 1, 1), dt.date(newest.year, 12, 31)
+        if re.search(r"\b(last month|le mois dernier)\b", q):
+            first = newest.replace(day=1) - dt.timedelta(days=1)
+            return first.replace(day=1), first
+    return None
+
+
+# ---------------------------------------------------------------------- relative dates
+_WEEKDAYS = {fold(n): i for i, n in enumerate(calendar.day_name)}
+_WEEKDAYS.update(
+    {"lundi": 0, "mardi": 1, "mercredi": 2, "jeudi": 3, "vendredi": 4, "samedi": 5, "dimanche": 6}
+)
+_RELATIVE = re.compile(
+    r"\b(yesterday|today|tonight|last night|this morning|hier|aujourd'hui|aujourd’hui|"
+    r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|lundi|mardi|mercredi|jeudi|"
+    r"vendredi|samedi|dimanche)(?:\s+(?:night|morning|afternoon|evening|soir|matin))?)\b"
+    rf"|\b((?:{_MONTH_ALT})\.?\s+\d{{1,2}})\b(?!,?\s+\d{{4}})",
+    re.IGNORECASE,
+)
+
+
+def resolve_relative_dates(sentence: str, released: dt.date | None, language: str = "en") -> str:
+    """The sentence with relative dates made absolute from the release's date:
+    'yesterday' -> 'on 1 December 2009', 'Monday night' -> 'Monday night (21 December 2009)',
+    'Sept. 6' -> '6 September 2010'."""
+    if released is None:
+        return sentence
+
+    def absolute(m: re.Match[str]) -> str:
+        word = m.group(0)
+        key = fold(word).replace("’", "'")
+        if m.group(2):  # month and day without a year
+            month_word, day = re.match(r"(\D+?)\.?\s+(\d+)", m.group(2)).groups()  # type: ignore[union-attr]
+            month = MONTHS.get(fold(month_word).rstrip("."))
+            if not month:
+                return word
+            try:
+                day_date = dt.date(released.year, month, int(day))
+            except ValueError:
+                return word
+            if day_date > released + dt.timedelta(days=7):
+                day_date = day_date.replace(year=released.year - 1)
+            return format_date(day_date, language)
+        on = "le" if language == "fr" else "on"
+        if key in ("yesterday", "hier", "last night"):
+            day_date = released - dt.timedelta(days=1)
+            return f"{on} {format_date(day_date, language)}" + (
+                " (night)" if "night" in key else ""
+            )
+        if key in ("today", "tonight", "this morning", "aujourd'hui"):
+            return f"{on} {format_date(released, language)}"
+        weekday = _WEEKDAYS.get(key.split()[0])
+        if weekday is None:
+            return word
+        back = (released.weekday() - weekday) % 7
+        return f"{word} ({format_date(released - dt.timedelta(days=back), language)})"
+
+    return _RELATIVE.sub(absolute, sentence)
