@@ -78,9 +78,7 @@ class Chunker:
                 short = len(body[s:e].split()) < MIN_WORDS
                 previous = body[merged[-1][0] : merged[-1][1]] if merged else ""
                 if merged and (
-                    short
-                    or len(previous.split()) < MIN_WORDS
-                    or ABBREVIATION_END.search(previous)
+                    short or len(previous.split()) < MIN_WORDS or ABBREVIATION_END.search(previous)
                 ):
                     merged[-1][1] = e
                 else:

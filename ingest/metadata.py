@@ -65,8 +65,13 @@ def split_paragraphs(text: str, *, hard_wrapped: bool = True) -> list[tuple[int,
     spans: list[tuple[int, int]] = []
     for block in re.finditer(r"[^\n](?:.|\n(?!\n))*", text):
         lines = [m for m in re.finditer(r"[^\n]+", block.group())]
-        wrapped = hard_wrapped and len(lines) > 1 and all(
-            len(m.group()) >= 50 and m.group().rstrip()[-1] not in SENTENCE_END for m in lines[:-1]
+        wrapped = (
+            hard_wrapped
+            and len(lines) > 1
+            and all(
+                len(m.group()) >= 50 and m.group().rstrip()[-1] not in SENTENCE_END
+                for m in lines[:-1]
+            )
         )
         if wrapped:
             spans.append((block.start(), block.end()))

@@ -43,6 +43,8 @@ class RetrievalConfig:
     """Relative boost for a sentence dated in the period the question names."""
     prefer_boost: float = 0.5
     """Relative boost for releases of the previous answer (follow-up questions)."""
+    passage_weight: float = 2.0
+    """Weight of BM25 over whole passages in the fusion."""
     per_release: int = 2
     """At most this many passages of one release in the results."""
 
@@ -196,9 +198,9 @@ class Retriever:
             rank += 1
 
         prefer_set = set(prefer)
+        lo = _date_int(period[0]) if period else 0
+        hi = _date_int(period[1]) if period else 0
         if period or prefer_set:
-            lo = _date_int(period[0]) if period else 0
-            hi = _date_int(period[1]) if period else 0
             for pos in scores:
                 d = docs[pos]
                 if period and lo <= d.get("date_int", 0) <= hi:
@@ -206,22 +208,33 @@ class Retriever:
                 if d["release_id"] in prefer_set:
                     scores[pos] *= 1 + cfg.prefer_boost
 
-        # sentences → passages
+        # sentences → passages, with BM25 over whole passages as a third ranking
         by_passage: dict[str, list[int]] = defaultdict(list)
         for pos in scores:
             by_passage[docs[pos]["parent_id"]].append(pos)
-        ranked = sorted(
-            by_passage.items(),
-            key=lambda kv: -(max(scores[p] for p in kv[1]) + 0.1 * sum(scores[p] for p in kv[1])),
-        )
+        passage_score = {
+            pid: max(scores[p] for p in members) + 0.1 * sum(scores[p] for p in members)
+            for pid, members in by_passage.items()
+        }
+        for prank, (pid, _) in enumerate(
+            self.lexical.search_passages(text, k=cfg.lexical_k, mask=mask.astype("float32"))
+        ):
+            boost = cfg.passage_weight / (cfg.rrf_k + prank + 1)
+            if period:
+                d = docs[self._by_parent[pid][0]]
+                if lo <= d.get("date_int", 0) <= hi:
+                    boost *= 1 + cfg.time_boost
+            passage_score[pid] = passage_score.get(pid, 0.0) + boost
+            by_passage.setdefault(pid, [])
+        ranked = sorted(by_passage.items(), key=lambda kv: -passage_score[kv[0]])
         passages: list[Passage] = []
         per_release: dict[str, int] = defaultdict(int)
-        for parent_id, members in ranked:
-            rid = docs[members[0]]["release_id"]
+        for parent_id, _ in ranked:
+            rid = docs[self._by_parent[parent_id][0]]["release_id"]
             if per_release[rid] >= cfg.per_release or rid not in self.releases:
                 continue
             per_release[rid] += 1
-            passages.append(self._passage(parent_id, scores, dense_sim))
+            passages.append(self._passage(parent_id, scores, dense_sim, passage_score[parent_id]))
             if len(passages) >= k:
                 break
         return Retrieved(
@@ -237,7 +250,11 @@ class Retriever:
         return [self._passage(pid, {}, {}) for pid in parents]
 
     def _passage(
-        self, parent_id: str, scores: dict[int, float], dense_sim: dict[int, float]
+        self,
+        parent_id: str,
+        scores: dict[int, float],
+        dense_sim: dict[int, float],
+        score: float = 0.0,
     ) -> Passage:
         docs = self.lexical.docs
         members = self._by_parent[parent_id]
@@ -256,7 +273,6 @@ class Retriever:
             )
             for i in members
         )
-        top = max(scores.get(i, 0.0) for i in members)
         return Passage(
             release_id=release.release_id,
             title=release.title,
@@ -266,7 +282,7 @@ class Retriever:
             text=release.text[start:end],
             start=start,
             end=end,
-            score=top + 0.1 * sum(scores.get(i, 0.0) for i in members),
+            score=score,
             sentences=sentences,
             source=release.source,
         )

@@ -1,13 +1,18 @@
 """The offline answerer: selects, orders and cites the sentences that answer.
 
-No model: each sentence of the retrieved passages is scored by its retrieval
-score, how many of the question's telling words it holds (weighted by rarity),
-its embedding similarity to the question (which carries English questions over
-French text and the reverse), and whether it holds what the question's type asks
-for (a rank or name for *who*, a date for *when*, a place for *where*, a number
-for *how many*, an enumeration for *which topics*). Relative dates are resolved
-from the release's own date. When the evidence does not hold the question's
-telling words (or its period), it says so and lists the nearest releases.
+No model: each sentence of the retrieved passages (and of the passages around
+them in the best releases) is scored by its retrieval score, how many of the
+question's words it holds (weighted by rarity; words match on a shared stem, so
+"helicopters" meets "hélicoptères"), its embedding similarity to the question
+(which carries English questions over French text and the reverse), and whether
+it holds what the question's type asks for: a rank or role for *who*, a date
+for *when*, a place for *where*, a number for *how many*, an enumeration for
+*which topics*. Relative dates are resolved from the release's own date.
+
+Before answering it checks the evidence: the selected sentences' passages (and
+their release's titles, in every language) must hold the question's telling
+words and its period. Otherwise it says the releases do not contain the answer
+and lists the nearest releases.
 """
 
 from __future__ import annotations
@@ -16,78 +21,59 @@ import datetime as dt
 import math
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from ..text import MONTHS, find_period, fold, format_date, resolve_relative_dates, terms
+from ..text import MONTHS, find_period, format_date, normalize_dates, resolve_relative_dates, terms
 from ..types import Answer, Citation, Passage, Sentence, Turn
-from .question import Question, analyse, wants_language
+from .question import Question, analyse, is_follow_up, wants_language
 
-NAME = r"[A-ZÀ-Ý][\w’'-]+(?:\s+(?:[A-Z]\.\s*)?[A-ZÀ-Ý][\w’'-]+)*"
 KIND_PATTERNS = {
     "who": re.compile(
         r"\b(Gen\.|General|Lt\.?|Lieutenant|Col\.|Colonel|Maj\.|Major|Brig\.|Adm\.|Admiral|"
-        r"Capt\.|Sgt\.|Commander|commander|spokesman|spokesperson|Secretary|Minister|President|"
-        r"Chairman|Director|Governor|governor|général|colonel|amiral|président|directeur|"
-        r"ministre|porte-parole|secrétaire|gouverneur)\b"
+        r"Capt\.|Sgt\.|Commander|spokesman|spokesperson|Secretary|Minister|President|"
+        r"Chairman|Director|Governor|général|colonel|amiral|président|directeur|"
+        r"ministre|porte-parole|secrétaire|gouverneur|said|a déclaré|a indiqué)\b"
+        r"|\b(a|an|the|un|une|le|la)\s+(senior\s+)?[\w-]+\s+(leader|commander|facilitator|"
+        r"dealer|financier|coordinator|chef|commandant)\b"
     ),
     "when": re.compile(
-        r"\b(\d{1,2}\s+\w+\.?\s+\d{4}|\w+\.?\s+\d{1,2},\s+\d{4}|yesterday|today|tonight|hier|"
-        r"aujourd|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|lundi|mardi|mercredi|"
-        r"jeudi|vendredi|samedi|dimanche|\d{4})\b"
+        r"\b(\d{4}-\d{2}-\d{2}|yesterday|today|tonight|last night|hier|aujourd|Monday|Tuesday|"
+        r"Wednesday|Thursday|Friday|Saturday|Sunday|lundi|mardi|mercredi|jeudi|vendredi|"
+        r"samedi|dimanche)\b"
     ),
     "where": re.compile(
-        r"\b(province|district|village|city|town|region|provincia|ville|région|"
-        r"in [A-Z][a-z]+)\b"
+        r"\b(province|district|village|city|town|region|ville|région|"
+        r"based|near|originaire)\b"
     ),
     "count": re.compile(
         r"\b(\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
-        r"dozen|several|un|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|trente)\b",
+        r"dozen|several|multiple|more than|deux|trois|quatre|cinq|six|sept|huit|"
+        r"neuf|dix|vingt|trente|quarante|cinquante)\b",
         re.IGNORECASE,
     ),
     "list": re.compile(
-        r"(,[^,]+){2,}|\b(discussed|covered|topics|addressed|abordé|abordés|"
-        r"porté sur|discuté|notamment|including)\b"
+        r"\b(discussed|covered|addressed|topics|focused on|abordés|abordé|"
+        r"porté sur|discutés|notamment|including)\b"
     ),
 }
-# words that say what kind of answer is wanted, not what it is about
-GENERIC = {
-    fold(w)
-    for w in (
-        "topics",
-        "topic",
-        "subjects",
-        "subject",
-        "covered",
-        "discussed",
-        "issues",
-        "themes",
-        "sujets",
-        "sujet",
-        "abordés",
-        "abordes",
-        "discutés",
-        "thèmes",
-        "else",
-        "autre",
-        "happened",
-        "report",
-        "reported",
-        "information",
-        "details",
-        "français",
-        "francais",
-        "english",
-        "anglais",
+# words that say what kind of answer is wanted rather than what it is about
+GENERIC = set(
+    terms(
+        "topics topic subjects subject covered discussed issues themes sujets sujet abordés "
+        "discutés thèmes else autre happened report reported information details français "
+        "anglais english french say spoke speak parole"
     )
-}
-
-import os
-DEBUG = bool(os.environ.get("QA_DEBUG"))
+)
 ABSTAIN = {
     "en": "The releases do not contain an answer to this question. The nearest releases are:",
     "fr": "Les communiqués ne contiennent pas de réponse à cette question. Les plus proches sont :",
 }
+DEBUG = bool(__import__("os").environ.get("QA_DEBUG"))
+SAYS = re.compile(r"\b(say|said|says|dire|dit|déclaré|declare)\b", re.IGNORECASE)
+STEM = 5
+"""Words match when they share this many first letters (a light, language-blind stemmer)."""
 
 
 @dataclass(frozen=True)
@@ -96,16 +82,19 @@ class Thresholds:
 
     coverage: float = 0.6
     """Share of the question's telling words (IDF-weighted) the evidence must hold."""
-    cross_lingual_similarity: float = 0.35
-    """Embedding similarity that stands in for word overlap across languages."""
-    extra_sentence: float = 0.85
+    cross_lingual_coverage: float = 0.5
+    """The same share when question and evidence are in different languages (words then
+    match through shared stems and the release's titles in the question's language)..."""
+    cross_lingual_similarity: float = 0.45
+    """...or else the best sentence must be at least this similar to the question."""
+    extra_sentence: float = 0.9
     """A further sentence is added when it scores at least this share of the best."""
 
 
 class ExtractiveAnswerer:
     name = "extractive"
 
-    def __init__(self, *, retriever, thresholds: Thresholds | None = None) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *, retriever: Any, thresholds: Thresholds | None = None) -> None:
         self.retriever = retriever
         self.thresholds = thresholds or Thresholds()
 
@@ -116,21 +105,32 @@ class ExtractiveAnswerer:
         started = time.perf_counter()
         q = analyse(question)
         prefer_lang = wants_language(question)
+        follow_up = bool(history) and is_follow_up(question)
         if prefer_lang and history and len(q.terms) <= 2:
             q = analyse(history[-1].question)  # "Et en français ?": the same question again
         period = find_period(q.text, newest=self.retriever.newest)
-        key = [t for t in q.terms if t not in GENERIC and not (period and _is_date_word(t))]
-        ranked = self._rank(q, key, self._with_context(passages), prefer_lang, period)
+        if period is None and follow_up:
+            period = find_period(history[-1].question, newest=self.retriever.newest)
+        words = [t for t in q.terms if not (period and _is_date_word(t))]
+        key = [t for t in words if t not in GENERIC]
+        previous = {c.release_id for c in history[-1].answer.citations} if follow_up else set()
+
+        cited = (
+            {(c.release_id, c.start) for c in history[-1].answer.citations}
+            if follow_up and not prefer_lang
+            else set()
+        )
+        ranked = self._rank(
+            q, words, self._with_context(passages), prefer_lang, period, previous, cited
+        )
         chosen = self._choose(q, ranked)
-        evidence = " ".join(p.text for _, _, p in chosen)
-        if not chosen or not self._supported(q, key, chosen, evidence):
+        if not chosen or not self._supported(q, key, chosen, period, previous):
             return self._abstain(question, q, passages, started)
 
         citations: list[Citation] = []
         parts: list[str] = []
         for n, (_, s, p) in enumerate(chosen, start=1):
-            shown = resolve_relative_dates(s.text, p.date, s.language)
-            parts.append(f"{shown} [{n}]")
+            parts.append(f"{resolve_relative_dates(s.text, p.date, s.language)} [{n}]")
             citations.append(
                 Citation(
                     n=n,
@@ -144,13 +144,12 @@ class ExtractiveAnswerer:
                 )
             )
         used = tuple(dict.fromkeys(p for _, _, p in chosen))
-        rest = tuple(p for p in passages if p not in used)
         return Answer(
             question=question,
             text=" ".join(parts),
             abstained=False,
             citations=tuple(citations),
-            passages=used + rest,
+            passages=used + tuple(p for p in passages if p not in used),
             generator=self.name,
             timings={"answer": (time.perf_counter() - started) * 1000},
         )
@@ -167,52 +166,74 @@ class ExtractiveAnswerer:
                     out.append(sibling)
         return out
 
+    def _titles(self, release_id: str) -> set[str]:
+        release = self.retriever.releases.get(release_id)
+        return {release.title, *release.titles.values()} if release else set()
+
     def _rank(
         self,
         q: Question,
-        key: list[str],
+        words: list[str],
         passages: Sequence[Passage],
         prefer_lang: str | None,
-        period: tuple[dt.date, dt.date] | None = None,
+        period: tuple[dt.date, dt.date] | None,
+        previous: set[str],
+        cited: set[tuple[str, int]],
     ) -> list[tuple[float, Sentence, Passage]]:
         if not passages:
             return []
+        idf = self.retriever.lexical.idf
+        weights = {t: idf(t) for t in words}
+        total = sum(weights.values()) or 1.0
         release_score: dict[str, float] = {}
         for p in passages:
             release_score[p.release_id] = max(release_score.get(p.release_id, 0.0), p.score)
-        idf = self.retriever.lexical.idf
-        weights = {t: idf(t) for t in key}
-        total = sum(weights.values()) or 1.0
+        top_release = max(release_score.values()) or 1.0
+        top_sentence = max((s.score for p in passages for s in p.sentences), default=0.0) or 1.0
         q_vec = self.retriever.embedder.embed([q.text])[0]
         vectors = self.retriever.store.embeddings(
             [s.chunk_id for p in passages for s in p.sentences]
         )
-        top_release = max(release_score.values()) or 1.0
-        top_sentence = max((s.score for p in passages for s in p.sentences), default=0.0) or 1.0
         pattern = KIND_PATTERNS.get(q.kind)
         ranked = []
         for rank, p in enumerate(passages):
+            titles = self._titles(p.release_id)
+            context = terms(p.text) + [t for title in titles for t in terms(title)]
+            passage_cov = _coverage(weights, context) / total
             for s in p.sentences:
-                words = set(terms(s.text))
-                overlap = sum(w for t, w in weights.items() if t in words) / total
+                overlap = _coverage(weights, terms(s.text)) / total
                 sim = _cos(q_vec, vectors.get(s.chunk_id))
                 retrieval = (
                     0.5 * release_score[p.release_id] / top_release + 0.5 * s.score / top_sentence
                 )
-                bonus = 1.0 if pattern and pattern.search(s.text) else 0.0
-                if q.kind == "who" and bonus == 0 and re.search(NAME + r"\s+" + NAME, s.text):
-                    bonus = 0.5
-                score = 0.30 * retrieval + 0.30 * overlap + 0.40 * sim + 0.25 * bonus
+                dated = normalize_dates(s.text)
+                target = {"count": _DATE_LIKE.sub(" ", dated), "when": dated}.get(q.kind, s.text)
+                kind = 1.0 if pattern and pattern.search(target) else 0.0
+                if q.kind == "list":  # an enumeration, best with a verb that announces it
+                    kind = 0.5 * kind + 0.5 * min(1.0, s.text.count(",") / 4)
+                score = (
+                    0.30 * retrieval
+                    + 0.30 * overlap
+                    + 0.40 * sim
+                    + 0.30 * kind
+                    + 0.30 * passage_cov
+                )
                 score -= 0.01 * min(rank, 10)
                 if period and p.date and period[0] <= p.date <= period[1]:
+                    score += 0.25
+                if p.release_id in previous:
                     score += 0.1
+                if (p.release_id, s.start) in cited:
+                    score -= 0.4  # a follow-up asks for something new
                 if prefer_lang and s.language == prefer_lang:
                     score += 0.3
-                if len(s.text) < 25:
-                    score -= 0.2  # a title fragment or a dateline says little
+                if s.text in titles or len(s.text) < 25:
+                    score -= 0.3  # a title or a dateline names the subject; it rarely answers
                 if DEBUG:
-                    print(f"{score:.3f} ret={retrieval:.2f} ov={overlap:.2f} sim={sim:.2f} "
-                          f"b={bonus} {s.text[:70]}")
+                    print(
+                        f"RANK {score:.3f} ret={retrieval:.2f} ov={overlap:.2f} sim={sim:.2f} "
+                        f"kind={kind} {s.text[:60]}"
+                    )
                 ranked.append((score, s, p))
         ranked.sort(key=lambda x: -x[0])
         return ranked
@@ -224,14 +245,34 @@ class ExtractiveAnswerer:
             return []
         best = ranked[0][0]
         chosen = [ranked[0]]
-        for score, s, p in ranked[1:6]:
+        for score, s, p in ranked[1:8]:
             if len(chosen) >= 3 or score < self.thresholds.extra_sentence * best:
                 break
             if any(_similar(s.text, c[1].text) for c in chosen):
                 continue
-            if q.kind in ("who", "when", "where", "count") and p in {c[2] for c in chosen}:
+            releases = {c[2].release_id for c in chosen}
+            if q.kind in ("who", "when", "where", "count") and p.release_id in releases:
                 continue  # one precise fact per release for factual questions
+            if p.release_id not in releases and score < 0.97 * best:
+                continue  # another release only when it answers as well
             chosen.append((score, s, p))
+        if SAYS.search(q.text):
+            chosen = self._with_quote(chosen, ranked)
+        return chosen
+
+    def _with_quote(
+        self,
+        chosen: list[tuple[float, Sentence, Passage]],
+        ranked: list[tuple[float, Sentence, Passage]],
+    ) -> list[tuple[float, Sentence, Passage]]:
+        """ "What did X say": the quoted words often stand in the sentence before the
+        one that names the speaker ("...," said Gen. X): answer with both."""
+        score, s, p = chosen[0]
+        if s.text.lstrip().startswith(("“", '"', "«")):
+            return chosen
+        before = [x for x in p.sentences if x.end <= s.start]
+        if before and before[-1].text.lstrip().startswith(("“", '"', "«")):
+            return [(score, before[-1], p), *chosen[:1]]
         return chosen
 
     def _supported(
@@ -239,36 +280,49 @@ class ExtractiveAnswerer:
         q: Question,
         key: list[str],
         chosen: list[tuple[float, Sentence, Passage]],
-        evidence: str,
+        period: tuple[dt.date, dt.date] | None,
+        previous: set[str],
     ) -> bool:
-        period = find_period(q.text, newest=self.retriever.newest)
         if period and not any(p.date and period[0] <= p.date <= period[1] for _, _, p in chosen):
             return False
+        if previous and any(p.release_id in previous for _, _, p in chosen):
+            return True  # a follow-up about the release the conversation is on
         if not key:
             return True
-        idf = self.retriever.lexical.idf
-        words = set(terms(evidence)) | set(terms(" ".join(p.title for _, _, p in chosen)))
-        weights = {t: idf(t) for t in key}
-        coverage = sum(w for t, w in weights.items() if t in words) / (sum(weights.values()) or 1)
-        if coverage >= self.thresholds.coverage:
-            return True
+        lexical = self.retriever.lexical
+        weights = {t: lexical.idf(t) for t in key}
+        evidence: list[str] = []
+        for _, _, p in chosen:
+            evidence += terms(p.text)
+            for title in self._titles(p.release_id):
+                evidence += terms(title)
+        coverage = _coverage(weights, evidence) / (sum(weights.values()) or 1.0)
         cross = any(s.language != q.language for _, s, _ in chosen)
-        if cross:
-            q_vec = self.retriever.embedder.embed([q.text])[0]
-            vectors = self.retriever.store.embeddings([s.chunk_id for _, s, _ in chosen])
-            best = max(_cos(q_vec, vectors.get(s.chunk_id)) for _, s, _ in chosen)
-            return best >= self.thresholds.cross_lingual_similarity
-        return False
+        if DEBUG:
+            print(
+                "SUPPORT",
+                q.text[:50],
+                key,
+                round(coverage, 2),
+                cross,
+                [lexical.df(t) for t in key],
+                [s.text[:40] for _, s, _ in chosen],
+            )
+        if not cross:
+            return coverage >= self.thresholds.coverage
+        if coverage >= self.thresholds.cross_lingual_coverage:
+            return True
+        q_vec = self.retriever.embedder.embed([q.text])[0]
+        vectors = self.retriever.store.embeddings([s.chunk_id for _, s, _ in chosen])
+        best = max(_cos(q_vec, vectors.get(s.chunk_id)) for _, s, _ in chosen)
+        return best >= self.thresholds.cross_lingual_similarity
 
     def _abstain(
         self, question: str, q: Question, passages: Sequence[Passage], started: float
     ) -> Answer:
         lines = [ABSTAIN.get(q.language, ABSTAIN["en"])]
-        seen: set[str] = set()
-        for p in passages:
-            if p.release_id in seen:
-                continue
-            seen.add(p.release_id)
+        for rid in dict.fromkeys(p.release_id for p in passages):
+            p = next(x for x in passages if x.release_id == rid)
             when = format_date(p.date, q.language) if p.date else "?"
             lines.append(f"- {p.title} ({when})")
         return Answer(
@@ -280,6 +334,23 @@ class ExtractiveAnswerer:
             generator=self.name,
             timings={"answer": (time.perf_counter() - started) * 1000},
         )
+
+
+_MONTH_WORDS = "|".join(sorted(MONTHS, key=len, reverse=True))
+_DATE_LIKE = re.compile(
+    rf"\d{{4}}-\d{{2}}-\d{{2}}|\b(?:{_MONTH_WORDS})\.?\s+\d{{1,2}}\b|\b\d{{1,2}}\s+(?:{_MONTH_WORDS})\b"
+    r"|\b\d{4}\b|\b\d{4}-[A-Z]{1,2}-\d+",
+    re.IGNORECASE,
+)
+
+
+def _coverage(weights: dict[str, float], words: Iterable[str]) -> float:
+    """Summed weight of the question words found among ``words`` (exactly or by stem)."""
+    present = set(words)
+    stems = {w[:STEM] for w in present if len(w) >= STEM}
+    return sum(
+        w for t, w in weights.items() if t in present or (len(t) >= STEM and t[:STEM] in stems)
+    )
 
 
 def _is_date_word(term: str) -> bool:

@@ -43,6 +43,7 @@ class LexicalIndex:
         self.generation: str | None = None
         self._bm25: Any = None
         self._df: dict[str, int] | None = None
+        self._passages: Any = None
         self._loaded = False
 
     # ------------------------------------------------------------ persistence
@@ -60,7 +61,7 @@ class LexicalIndex:
                 row = json.loads(line)
                 self.tokens.append(row.pop("tokens"))
                 self.docs.append(row)
-        self._bm25, self._df = None, None
+        self._bm25, self._df, self._passages = None, None, None
         return self
 
     def save(self) -> None:
@@ -73,7 +74,7 @@ class LexicalIndex:
         os.replace(tmp, self.directory / "docs.jsonl")
 
     def clear(self) -> None:
-        self.docs, self.tokens, self._bm25, self._df = [], [], None, None
+        self.docs, self.tokens, self._bm25, self._df, self._passages = [], [], None, None, None
         self._loaded = True
         shutil.rmtree(self.directory, ignore_errors=True)
 
@@ -95,8 +96,14 @@ class LexicalIndex:
             self.docs.append({k: meta[k] for k in META_FIELDS if k in meta})
             self.tokens.append(terms(text))
         self.generation = generation
-        self._bm25, self._df = None, None
+        self._bm25, self._df, self._passages = None, None, None
         self.save()
+
+    def df(self, term: str) -> int:
+        """How many sentences hold the folded term."""
+        self.idf(term)
+        assert self._df is not None
+        return self._df.get(term, 0)
 
     def idf(self, term: str) -> float:
         """Inverse document frequency of a folded term (high: rare, telling)."""
@@ -121,6 +128,42 @@ class LexicalIndex:
             bm25.index([t or ["\x00"] for t in self.tokens], show_progress=False)
             self._bm25 = bm25
         return self._bm25
+
+    def _passage_index(self) -> tuple[Any, list[str], Any]:
+        """BM25 over whole passages (a passage's sentences together), for questions whose
+        words are spread over several sentences."""
+        if self._passages is None:
+            import bm25s
+            import numpy as np
+
+            order: dict[str, list[int]] = {}
+            for i, d in enumerate(self.docs):
+                order.setdefault(d["parent_id"], []).append(i)
+            ids = list(order)
+            bm25 = bm25s.BM25()
+            bm25.index(
+                [[t for i in order[p] for t in self.tokens[i]] or ["\x00"] for p in ids],
+                show_progress=False,
+            )
+            first = np.array([order[p][0] for p in ids])
+            self._passages = (bm25, ids, first)
+        return self._passages
+
+    def search_passages(self, query: str, *, k: int, mask: Any = None) -> list[tuple[str, float]]:
+        """(parent id, BM25 score) of the best ``k`` passages; ``mask`` is per sentence."""
+        self.load()
+        q = terms(query)
+        if not q or not self.docs:
+            return []
+        bm25, ids, first = self._passage_index()
+        q = [t for t in q if t in bm25.vocab_dict]
+        if not q:
+            return []
+        weight = None if mask is None else mask[first]
+        docs, scores = bm25.retrieve(
+            [q], k=min(k, len(ids)), show_progress=False, weight_mask=weight, n_threads=0
+        )
+        return [(ids[int(d)], float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
 
     def search(self, query: str, *, k: int, mask: Any = None) -> list[tuple[int, float]]:
         """(doc position, BM25 score) of the best ``k`` documents, best first."""
