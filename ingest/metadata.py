@@ -32,7 +32,7 @@ UPDATED_RE = re.compile(
 )
 DATELINE_RE = re.compile(r"\(\s*(" + MONTH + r"\s+\d{1,2},\s+\d{4})\s*\)")
 BULLETS = "•·▪‣-–—*|"
-METADATA_VERSION = "2"  # bump when extraction changes, to re-ingest
+METADATA_VERSION = "3"  # bump when extraction changes, to re-ingest
 SENTENCE_END = '.!?:;»"”…)'
 # languages of the organisations we serve; a closed set keeps short-text detection accurate
 LANGUAGES = (
@@ -148,6 +148,9 @@ def detect_languages(texts: list[str]) -> list[str | None]:
 
 
 MIN_LETTERS = 25
+MIN_OTHER = 80
+"""A paragraph is taken to differ from its release's language only with this many letters:
+short headlines full of place names fool any detector."""
 DETECT_CHARS = 300  # a paragraph's opening tells its language; the rest only costs time
 
 
@@ -204,7 +207,7 @@ def build_release(raw: RawRelease, *, release_id: str | None = None) -> Release:
 
     release_lang = (raw.language or "").strip().lower()[:2] or _majority(spans, detected)
     paragraphs = tuple(
-        Paragraph(s, e, lang if (lang := detected[k]) and letters[k] >= 40 else release_lang)
+        Paragraph(s, e, lang if (lang := detected[k]) and letters[k] >= MIN_OTHER else release_lang)
         for k, (s, e) in enumerate(spans)
     )
     titles: dict[str, str] = {}

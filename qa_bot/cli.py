@@ -262,8 +262,8 @@ def _filters(since: str | None, until: str | None, lang: list[str] | None) -> An
     )
 
 
-def _render(answer: Any) -> str:
-    lines = [answer.text, ""]
+def _render(answer: Any, *, sources_only: bool = False) -> str:
+    lines = [] if sources_only else [answer.text, ""]
     for c in answer.citations:
         when = c.date.isoformat() if c.date else "undated"
         where = f" {c.url}" if c.url else ""
@@ -305,7 +305,7 @@ def ask(
                     answer = piece
             assert answer is not None
             if qa_app.generator_name(generator) == "openai" and not answer.notice:
-                sys.stdout.write("\n\n" + _render(answer).split("\n\n", 1)[-1] + "\n")
+                sys.stdout.write("\n\n" + _render(answer, sources_only=True) + "\n")
             else:
                 sys.stdout.write(_render(answer) + "\n")
     except QaBotError as exc:

@@ -120,3 +120,38 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     except subprocess.TimeoutExpired:
         proc.kill()
     log.close()
+
+
+def run_qa_bot(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "qa_bot", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=900,
+    )
+
+
+@pytest.fixture(scope="session")
+def corpus_store(tmp_path_factory: pytest.TempPathFactory, corpus: Path) -> tuple[Path, dict]:  # type: ignore[type-arg]
+    """The whole real corpus, ingested once by the real CLI with the default embedder."""
+    import json
+
+    store = tmp_path_factory.mktemp("corpus") / "store"
+    done = run_qa_bot("ingest", str(corpus), "--store", str(store), "--json")
+    assert done.returncode == 0, done.stderr
+    return store, json.loads(done.stdout)
+
+
+@pytest.fixture(scope="session")
+def corpus_app(corpus_store: tuple[Path, dict]):  # type: ignore[no-untyped-def,type-arg]
+    from qa_bot.app import build_app
+    from qa_bot.settings import load_settings
+
+    return build_app(
+        load_settings(
+            store=corpus_store[0],
+            generator="extractive",
+            cache_dir=corpus_store[0].parent / "cache",
+        )
+    )

@@ -320,20 +320,25 @@ class ExtractiveAnswerer:
     def _abstain(
         self, question: str, q: Question, passages: Sequence[Passage], started: float
     ) -> Answer:
-        lines = [ABSTAIN.get(q.language, ABSTAIN["en"])]
-        for rid in dict.fromkeys(p.release_id for p in passages):
-            p = next(x for x in passages if x.release_id == rid)
-            when = format_date(p.date, q.language) if p.date else "?"
-            lines.append(f"- {p.title} ({when})")
         return Answer(
             question=question,
-            text="\n".join(lines),
+            text=abstention_text(q.language, passages),
             abstained=True,
             citations=(),
             passages=tuple(passages),
             generator=self.name,
             timings={"answer": (time.perf_counter() - started) * 1000},
         )
+
+
+def abstention_text(language: str, passages: Sequence[Passage]) -> str:
+    """ "The releases do not say", then the nearest releases with their dates."""
+    lines = [ABSTAIN.get(language, ABSTAIN["en"])]
+    for rid in dict.fromkeys(p.release_id for p in passages):
+        p = next(x for x in passages if x.release_id == rid)
+        when = format_date(p.date, language) if p.date else "?"
+        lines.append(f"- {p.title} ({when})")
+    return "\n".join(lines)
 
 
 _MONTH_WORDS = "|".join(sorted(MONTHS, key=len, reverse=True))

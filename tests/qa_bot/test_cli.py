@@ -8,14 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import CORPUS, EXAMPLES
 
 QA_BOT = [sys.executable, "-m", "qa_bot"]
 
 
-def qa_bot(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def qa_bot(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:  # noqa: D103
     return subprocess.run(
         [*QA_BOT, *args],
         capture_output=True,
@@ -23,14 +21,6 @@ def qa_bot(*args: str, env: dict[str, str] | None = None) -> subprocess.Complete
         env={**os.environ, **(env or {})},
         timeout=600,
     )
-
-
-@pytest.fixture(scope="session")
-def corpus_store(tmp_path_factory: pytest.TempPathFactory, corpus: Path) -> tuple[Path, dict]:  # type: ignore[type-arg]
-    store = tmp_path_factory.mktemp("corpus") / "store"
-    done = qa_bot("ingest", str(corpus), "--store", str(store), "--json")
-    assert done.returncode == 0, done.stderr
-    return store, json.loads(done.stdout)
 
 
 def test_ingest_the_real_corpus(corpus_store: tuple[Path, dict]) -> None:  # type: ignore[type-arg]

@@ -1,0 +1,112 @@
+"""Extractive answers over the real corpus: what a user would check."""
+
+from __future__ import annotations
+
+from qa_bot.answering.citations import parse
+from qa_bot.prompts import render
+from qa_bot.types import Passage, Sentence, Turn
+
+NATO = "2024-02-28-partners-meeting.fr"
+
+
+def test_who_opened_the_meeting_in_english_and_french(corpus_app) -> None:  # type: ignore[no-untyped-def]
+    qa = corpus_app.qa("extractive")
+    for question in (
+        "Who opened the meeting with NATO's partners on 28 February 2024?",
+        "Qui a ouvert la réunion avec les partenaires de l'OTAN le 28 février 2024 ?",
+    ):
+        answer = qa.ask(question)
+        assert not answer.abstained and "Rohling" in answer.text
+        cite = answer.citations[0]
+        assert cite.release_id == NATO and "Rohling" in cite.quote
+        release = corpus_app.retriever.releases[NATO]
+        assert release.text[cite.start : cite.end] == cite.quote  # the exact sentence
+        assert "[1]" in answer.text
+
+
+def test_topics_as_a_follow_up_and_in_french(corpus_app) -> None:  # type: ignore[no-untyped-def]
+    qa = corpus_app.qa("extractive")
+    first = qa.ask("Who opened the meeting with NATO's partners on 28 February 2024?")
+    topics = qa.ask(
+        "Which topics were covered at that meeting?", history=[Turn(first.question, first)]
+    )
+    french = qa.ask("Quels sujets ont été abordés lors de la réunion avec les pays partenaires ?")
+    for answer in (topics, french):
+        assert answer.citations and answer.citations[0].release_id == NATO
+        for topic in (
+            "partenariats stratégiques",
+            "renforcement des capacités",
+            "formation et d’entraînement",
+            "coopération pratique",
+        ):
+            assert topic in answer.text
+
+
+def test_relative_dates_are_made_absolute_and_quotes_kept(corpus_app) -> None:  # type: ignore[no-untyped-def]
+    answer = corpus_app.qa("extractive").ask(
+        "When did international forces conduct the air strike against a Taliban commander in "
+        "Dara Noor district, Kunar province?"
+    )
+    assert "1 December 2009" in answer.text
+    assert any("yesterday" in c.quote for c in answer.citations)
+
+
+def test_abstains_and_lists_the_nearest_releases(corpus_app) -> None:  # type: ignore[no-untyped-def]
+    answer = corpus_app.qa("extractive").ask("Who won the football World Cup in 2010?")
+    assert answer.abstained and not answer.citations
+    assert answer.text.startswith("The releases do not contain an answer")
+    assert answer.text.count("\n- ") >= 3 and "2010)" in answer.text
+
+
+def test_answer_json_has_everything_the_ui_needs(corpus_app) -> None:  # type: ignore[no-untyped-def]
+    data = corpus_app.qa("extractive").ask("Where is the Rahmat Hawala Network based?").as_json()
+    assert set(data) >= {"text", "abstained", "citations", "passages", "generator", "timings"}
+    assert set(data["citations"][0]) >= {
+        "n",
+        "release_id",
+        "title",
+        "date",
+        "url",
+        "quote",
+        "start",
+        "end",
+    }
+    assert data["generator"] == "extractive"
+    assert set(data["timings"]) >= {"retrieval", "answer", "total"}
+
+
+def _passage(rid: str, text: str) -> Passage:
+    return Passage(
+        release_id=rid,
+        title=rid,
+        date=None,
+        url=None,
+        language="en",
+        text=text,
+        start=0,
+        end=len(text),
+        score=1.0,
+        sentences=(
+            Sentence(chunk_id=f"{rid}:0", text=text, start=0, end=len(text), language="en"),
+        ),
+    )
+
+
+def test_invented_markers_are_dropped_and_the_rest_renumbered() -> None:
+    passages = [
+        _passage("a", "Engineers rebuilt the bridge in Baghlan."),
+        _passage("b", "The bridge reopened on Tuesday to traffic."),
+    ]
+    text, cites = parse(
+        "The bridge reopened [2]. Engineers rebuilt it in Baghlan [1][7].", passages
+    )
+    assert text == "The bridge reopened [1]. Engineers rebuilt it in Baghlan [2]."
+    assert [(c.n, c.release_id) for c in cites] == [(1, "b"), (2, "a")]
+    assert all(c.supported for c in cites)
+    _, unsupported = parse("Ministers met in Brussels about pensions [1].", passages)
+    assert unsupported[0].supported is False
+
+
+def test_rendered_prompt(snapshot) -> None:  # type: ignore[no-untyped-def]
+    assert render("answer_system", language="French") == snapshot
+    assert render("answer_user", passages="[1] T (2024-02-28)\nText.", question="Q?") == snapshot

@@ -1,0 +1,65 @@
+"""Hybrid retrieval over the real corpus with the real embedder."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from qa_bot.langchain_retriever import ReleaseRetriever
+from qa_bot.types import Filters
+
+NATO = "2024-02-28-partners-meeting.fr"
+
+
+def ids(found) -> list[str]:  # type: ignore[no-untyped-def]
+    return list(dict.fromkeys(p.release_id for p in found.passages))
+
+
+def test_english_question_finds_the_french_release(corpus_app) -> None:  # type: ignore[no-untyped-def]
+    found = corpus_app.retriever.search("Who opened the meeting with NATO's partners?", k=5)
+    assert NATO in ids(found)[:3]
+
+
+def test_french_question_finds_english_releases(corpus_app) -> None:  # type: ignore[no-untyped-def]
+    found = corpus_app.retriever.search(
+        "Combien d'insurgés les commandos ont-ils tués dans le village de Maya ?", k=5
+    )
+    assert "isaf-2011-10-25-l218" in ids(found)
+
+
+def test_filters_are_hard_in_both_branches(corpus_app) -> None:  # type: ignore[no-untyped-def]
+    r = corpus_app.retriever
+    french = r.search("security operation Kandahar", k=5, filters=Filters(languages=("fr",)))
+    assert ids(french) == [NATO]
+    window = Filters(since=dt.date(2010, 7, 1), until=dt.date(2010, 7, 31))
+    found = r.search("Taliban commander killed", k=5, filters=window)
+    assert found.passages and all(window.since <= p.date <= window.until for p in found.passages)
+    only = r.search("meeting", k=5, filters=Filters(release_ids=("isaf-2009-11-CA-056",)))
+    assert ids(only) in ([], ["isaf-2009-11-CA-056"])
+
+
+def test_a_named_period_boosts_without_filtering(corpus_app) -> None:  # type: ignore[no-untyped-def]
+    found = corpus_app.retriever.search("What did ISAF report from Kunduz in July 2010?", k=5)
+    assert found.period == (dt.date(2010, 7, 1), dt.date(2010, 7, 31))
+    assert found.passages[0].date is not None and found.passages[0].date.strftime("%Y-%m") == (
+        "2010-07"
+    )
+    assert any(p.date and p.date.year != 2010 for p in found.passages)  # a boost, not a filter
+
+
+def test_one_release_cannot_crowd_out_the_rest(corpus_app) -> None:  # type: ignore[no-untyped-def]
+    found = corpus_app.retriever.search("réunion OTAN partenaires coopération", k=5)
+    assert sum(p.release_id == NATO for p in found.passages) <= 2
+
+
+def test_lexical_index_is_persisted_beside_the_store(corpus_app) -> None:  # type: ignore[no-untyped-def]
+    lexical = corpus_app.lexical
+    assert (lexical.directory / "docs.jsonl").exists()
+    assert lexical.generation == corpus_app.store.generation()
+
+
+def test_langchain_retriever(corpus_app) -> None:  # type: ignore[no-untyped-def]
+    docs = ReleaseRetriever(retriever=corpus_app.retriever, k=3).invoke(
+        "precision strike near the Ariana hotel in Kunduz"
+    )
+    assert len(docs) == 3 and docs[0].metadata["release_id"].startswith("isaf-2010-07")
+    assert "Ariana" in docs[0].page_content
