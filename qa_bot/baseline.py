@@ -73,7 +73,7 @@ class TutorialBaseline:
         hits = self._store.similarity_search(question, k=5)
         ranked = [h.metadata["release_id"] for h in hits]
         top = hits[0] if hits else None
-        citations = ()
+        citations: tuple[Citation, ...] = ()
         if top is not None:
             start = int(top.metadata.get("start_index", 0))
             citations = (

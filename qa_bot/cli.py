@@ -310,7 +310,7 @@ def ask(
                 sys.stdout.write(_render(answer) + "\n")
     except QaBotError as exc:
         raise _fail(exc) from None
-    if answer.notice:
+    if answer is not None and answer.notice:
         typer.echo(f"Note: {answer.notice}", err=True)
 
 

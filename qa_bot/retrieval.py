@@ -190,11 +190,11 @@ class Retriever:
         hits = self.store.query(vector, k=cfg.dense_k, where=chroma_where(filters))
         rank = 0
         for meta, sim in hits:
-            pos = self._by_chunk.get(meta["chunk_id"])
-            if pos is None or not mask[pos]:
+            found = self._by_chunk.get(meta["chunk_id"])
+            if found is None or not mask[found]:
                 continue  # a chunk of a version the registry no longer names
-            scores[pos] += cfg.dense_weight / (cfg.rrf_k + rank + 1)
-            dense_sim[pos] = sim
+            scores[found] += cfg.dense_weight / (cfg.rrf_k + rank + 1)
+            dense_sim[found] = sim
             rank += 1
 
         prefer_set = set(prefer)

@@ -71,7 +71,8 @@ class LLMAnswerer:
     # ------------------------------------------------------------ prompts
     def pack(self, passages: Sequence[Passage]) -> list[Passage]:
         """Passages, best first, that fit the context budget."""
-        packed, used = [], 0
+        packed: list[Passage] = []
+        used = 0
         for p in passages:
             cost = self.tokens.count(p.text) + self.tokens.count(p.title) + 12
             if used + cost > self.context_tokens and packed:
