@@ -181,14 +181,19 @@ class Ingestor:
         generation = self.store.generation()
         if not written and not deleted and lexical.generation == generation:
             return
-        if lexical.docs and lexical.generation != self._generation_before:
-            lexical.clear()  # written by someone else meanwhile: start from the store
-        if not lexical.docs:
+        if lexical.generation != self._generation_before:
+            # it did not match the store before this run (another process or client wrote,
+            # or the store predates it): rebuild from the store
+            lexical.clear()
             lexical.replace(
                 remove_releases=(), add=list(self.store.all_chunks()), generation=generation
             )
             return
-        add = [(chunk_meta(c, r), c.text) for r, _, chunks in written for c in chunks]
+        add = [
+            ({**chunk_meta(c, r), "chunk_id": c.chunk_id}, c.text)
+            for r, _, chunks in written
+            for c in chunks
+        ]
         lexical.replace(
             remove_releases=[r.release_id for r, _, _ in written] + list(deleted),
             add=add,

@@ -64,6 +64,7 @@ class App:
             base_url=s.openai_base_url,
             timeout=s.openai_timeout,
             context_tokens=s.context_tokens,
+            max_tokens=s.max_answer_tokens,
             cache_dir=s.cache_dir,
         )
 

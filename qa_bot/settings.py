@@ -109,6 +109,12 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("QA_BOT_CONTEXT_TOKENS", "context_tokens"),
         description="Token budget for the passages sent to the model.",
     )
+    max_answer_tokens: int = Field(
+        default=600,
+        ge=16,
+        validation_alias=AliasChoices("QA_BOT_MAX_ANSWER_TOKENS", "max_answer_tokens"),
+        description="Longest answer the model may write, in tokens.",
+    )
     cache_dir: Path = Field(
         default_factory=default_cache_dir,
         validation_alias=AliasChoices("QA_BOT_CACHE_DIR", "cache_dir"),

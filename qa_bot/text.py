@@ -115,47 +115,14 @@ def terms(text: str) -> list[str]:
 
 # ---------------------------------------------------------------------- months
 MONTHS: dict[str, int] = {}
-for _i, (_en, _fr) in enumerate(
-    zip(
-        calendar.month_name[1:],
-        [
-            "janvier",
-            "février",
-            "mars",
-            "avril",
-            "mai",
-            "juin",
-            "juillet",
-            "août",
-            "septembre",
-            "octobre",
-            "novembre",
-            "décembre",
-        ],
-        strict=True,
-    ),
-    start=1,
-):
+MONTHS_EN = calendar.month_name
+MONTHS_FR = ["", "janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
+             "septembre", "octobre", "novembre", "décembre"]  # fmt: skip
+for _i, (_en, _fr) in enumerate(zip(MONTHS_EN[1:], MONTHS_FR[1:], strict=True), start=1):
     for _name in (_en, _fr):
         MONTHS[fold(_name)] = _i
         MONTHS[fold(_name)[:3]] = _i
 MONTHS.update({"sept": 9, "juil": 7, "janv": 1, "fevr": 2, "avr": 4})
-MONTHS_EN = calendar.month_name
-MONTHS_FR = [
-    "",
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-]
 
 _MONTH_ALT = "|".join(sorted({re.escape(m) for m in MONTHS}, key=len, reverse=True))
 _DAY_MONTH_YEAR = re.compile(

@@ -38,6 +38,7 @@ class LLMAnswerer:
         base_url: str | None = None,
         timeout: float = 60.0,
         context_tokens: int = 6000,
+        max_tokens: int = 600,
         cache_dir: Path,
     ) -> None:
         self.model = model
@@ -45,6 +46,7 @@ class LLMAnswerer:
         self.base_url = base_url
         self.timeout = timeout
         self.context_tokens = context_tokens
+        self.max_tokens = max_tokens
         self.tokens = TokenCounter(
             encoding=encoding_for_model(model), cache_dir=cache_dir / "tiktoken"
         )
@@ -65,6 +67,7 @@ class LLMAnswerer:
                 timeout=self.timeout,
                 max_retries=0,
                 temperature=0,
+                max_tokens=self.max_tokens,  # type: ignore[call-arg]  # (an alias)
             )
         return self._chat
 

@@ -133,3 +133,31 @@ def test_large_run_embeds_in_a_worker_process_with_the_same_result(tmp_path: Pat
             [[round(float(x), 6) for x in got["embeddings"][i]] for i in order],
         )
     assert results[0] == results[1]
+
+
+def test_lexical_index_follows_every_run(tmp_path: Path, fake_embedder: FakeEmbedder) -> None:
+    """The BM25 index beside the store is updated by each run (incrementally), and a
+    reader finds what the last run wrote."""
+    from qa_bot.retrieval import Retriever
+    from qa_bot.store.lexical import LexicalIndex
+
+    store = ChromaStore(embedder=fake_embedder, collection="releases", path=tmp_path / "store")
+    lexical = LexicalIndex(directory=tmp_path / "store" / "lexical")
+    ing = Ingestor(store=store, embedder=fake_embedder, chunker=chunker(tmp_path), lexical=lexical)
+    data = tmp_path / "data"
+    shutil.copytree(EXAMPLES, data)
+    ing.run([data])
+    (data / "new.txt").write_text(
+        "Bridge reopened\n\nEngineers reopened the Zardalu bridge in Baghlan province on Tuesday.",
+        encoding="utf-8",
+    )
+    ing.run([data])
+    reader = Retriever(
+        store=store,
+        embedder=fake_embedder,
+        lexical=LexicalIndex(directory=tmp_path / "store" / "lexical"),
+    )
+    found = reader.search("Zardalu bridge", k=3)
+    assert found.passages[0].release_id == "new"
+    assert reader.lexical.generation == store.generation()
+    assert len(reader.lexical.docs) == store.count_chunks()

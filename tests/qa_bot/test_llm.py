@@ -76,6 +76,7 @@ def llama(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def _answerer(url: str, tmp: Path, **kw: object) -> LLMAnswerer:
+    kw.setdefault("max_tokens", 120)  # the tiny model rambles: keep the tests quick
     return LLMAnswerer(model="smollm2", base_url=url, cache_dir=tmp, **kw)  # type: ignore[arg-type]
 
 
