@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from qa_bot.tokens import TokenCounter
 from qa_bot.types import Chunk, Release
 
-CHUNKER_VERSION = "2"
+CHUNKER_VERSION = "3"
 # "T. Serban", "Lt. Gen. Rohling", "M. Dupont": a sentence splitter's false stops
 ABBREVIATION_END = re.compile(
     r"(?:^|[\s(])(?:[A-Z]|Gen|Lt|Col|Maj|Brig|Adm|Capt|Sgt|Cpl|Dr|Mr|Mrs|Ms|St|Mgr|Me|No|"

@@ -15,6 +15,7 @@ from .answering import Answerer
 from .answering.extractive import ExtractiveAnswerer
 from .answering.service import QA
 from .embedders import Embedder, make_embedder
+from .feedback import FeedbackStore
 from .retrieval import Retriever
 from .settings import Settings
 from .store import ChromaStore
@@ -29,6 +30,20 @@ class App:
     store: ChromaStore
     tokens: TokenCounter
     lexical: LexicalIndex
+
+    @property
+    def local_dir(self) -> Path:
+        """Where files that belong with the store are kept (feedback, uploads): beside an
+        embedded store; for a server, in the local cache."""
+        s = self.settings
+        if s.chroma_url:
+            server = re.sub(r"[^a-zA-Z0-9.-]+", "_", s.chroma_url.split("://", 1)[-1])
+            return s.cache_dir / "servers" / server
+        return s.store
+
+    @cached_property
+    def feedback(self) -> FeedbackStore:
+        return FeedbackStore(self.local_dir / f"feedback-{self.settings.collection}.sqlite3")
 
     @cached_property
     def retriever(self) -> Retriever:

@@ -235,7 +235,7 @@ LangOpt = Annotated[
     list[str] | None,
     typer.Option(
         "--lang",
-        help="Only text in this language (ISO code, e.g. en, fr); repeatable.",
+        help="Only releases in this language (ISO code, e.g. en, fr); repeatable.",
         show_default=False,
     ),
 ]
@@ -416,6 +416,60 @@ def eval_(
             f"{'-' if results[n][metric] is None else results[n][metric]!s:>12}" for n in names
         )
         typer.echo(f"{metric:24}{row}")
+
+
+@app.command()
+def ui(
+    store: StoreOpt = None,
+    chroma_url: UrlOpt = None,
+    port: Annotated[int, typer.Option("--port", help="Port to serve on.")] = 8501,
+    host: Annotated[str, typer.Option("--host", help="Address to serve on.")] = "127.0.0.1",
+) -> None:
+    """The chat in the browser (Streamlit), headless, usage statistics off."""
+    import os
+    import subprocess
+
+    env = dict(os.environ)
+    if store:
+        env["QA_BOT_STORE"] = str(store)
+    if chroma_url:
+        env["QA_BOT_CHROMA_URL"] = chroma_url
+    script = Path(__file__).resolve().parent.parent / "ui" / "app.py"
+    typer.echo(f"qa-bot chat on http://{host}:{port}")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(script),
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+            "--server.port",
+            str(port),
+            "--server.address",
+            host,
+        ],
+        env=env,
+    )
+    raise typer.Exit(done.returncode)
+
+
+@app.command()
+def feedback(store: StoreOpt = None, chroma_url: UrlOpt = None, as_json: JsonOpt = False) -> None:
+    """The feedback given on answers in the chat (rating 1 = thumbs up, 0 = down)."""
+    try:
+        rows = _app(store, chroma_url).feedback.export()
+    except QaBotError as exc:
+        raise _fail(exc) from None
+    if as_json:
+        _print_json(rows)
+        return
+    for r in rows:
+        thumb = {1: "up", 0: "down"}.get(r["rating"], "-")
+        typer.echo(f"{r['at']}\t{thumb}\t{r['question']}\t{r['comment'] or ''}")
 
 
 def main() -> None:

@@ -69,7 +69,7 @@ def chroma_where(filters: Filters) -> dict[str, Any] | None:
     if filters.until:
         conds.append({"date_int": {"$lte": _date_int(filters.until)}})
     if filters.languages:
-        conds.append({"language": {"$in": list(filters.languages)}})
+        conds.append({"release_language": {"$in": list(filters.languages)}})
     if filters.release_ids:
         conds.append({"release_id": {"$in": list(filters.release_ids)}})
     if not conds:
@@ -128,7 +128,9 @@ class Retriever:
             self._by_parent = dict(by_parent)
             self._arrays = {
                 "date_int": np.array([d.get("date_int", 0) for d in docs], dtype=np.int64),
-                "language": np.array([d.get("language", "") for d in docs], dtype=object),
+                "language": np.array(
+                    [d.get("release_language", d.get("language", "")) for d in docs], dtype=object
+                ),
                 "release_id": np.array([d["release_id"] for d in docs], dtype=object),
                 "current": np.array(
                     [self._versions.get(d["release_id"]) == d["version"] for d in docs],

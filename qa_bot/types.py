@@ -136,6 +136,7 @@ class Filters:
     since: dt.date | None = None
     until: dt.date | None = None
     languages: tuple[str, ...] = ()
+    """Languages of the releases (a French release with an English title is French)."""
     release_ids: tuple[str, ...] = ()
 
     @property

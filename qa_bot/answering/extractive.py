@@ -18,6 +18,7 @@ and lists the nearest releases.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import re
 import time
@@ -59,13 +60,18 @@ KIND_PATTERNS = {
     ),
 }
 # words that say what kind of answer is wanted rather than what it is about
-GENERIC = set(
-    terms(
-        "topics topic subjects subject covered discussed issues themes sujets sujet abordés "
-        "discutés thèmes else autre happened report reported information details français "
-        "anglais english french say spoke speak parole"
-    )
+GENERIC_WORDS = (
+    "topics topic subjects subject covered discussed issues themes sujets sujet abordés "
+    "discutés thèmes else autre happened report reported information details français "
+    "anglais english french say spoke speak parole"
 )
+
+
+@functools.cache
+def generic() -> frozenset[str]:
+    return frozenset(terms(GENERIC_WORDS))
+
+
 ABSTAIN = {
     "en": "The releases do not contain an answer to this question. The nearest releases are:",
     "fr": "Les communiqués ne contiennent pas de réponse à cette question. Les plus proches sont :",
@@ -112,7 +118,7 @@ class ExtractiveAnswerer:
         if period is None and follow_up:
             period = find_period(history[-1].question, newest=self.retriever.newest)
         words = [t for t in q.terms if not (period and _is_date_word(t))]
-        key = [t for t in words if t not in GENERIC]
+        key = [t for t in words if t not in generic()]
         previous = {c.release_id for c in history[-1].answer.citations} if follow_up else set()
 
         cited = (

@@ -27,7 +27,6 @@ from urllib.parse import urlparse
 from ..embedders import Embedder
 from ..errors import EmbedderMismatchError, StoreError
 from ..types import Chunk, Paragraph, Release, ReleaseInfo, StoreStats
-from .functions import function_for
 
 SCHEMA = 1
 PAGE = 5000
@@ -104,6 +103,8 @@ class ChromaStore:
         if self._chunks is not None:
             return self._chunks, self._docs
         from chromadb.errors import NotFoundError
+
+        from .functions import function_for  # registers qa-bot's embedding functions
 
         client = self._connect()
         ef = function_for(self.embedder)
@@ -380,6 +381,7 @@ def chunk_meta(chunk: Chunk, release: Release) -> dict[str, Any]:
         "version": chunk.version,
         "title": release.title,
         "language": chunk.language,
+        "release_language": release.language,
         "position": chunk.position,
         "start": chunk.start,
         "end": chunk.end,

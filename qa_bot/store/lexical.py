@@ -26,6 +26,7 @@ META_FIELDS = (
     "version",
     "date_int",
     "language",
+    "release_language",
     "start",
     "end",
     "parent_id",

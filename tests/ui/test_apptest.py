@@ -1,0 +1,117 @@
+"""The Streamlit app, driven with Streamlit's AppTest over the example releases."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from qa_bot import briefing
+from qa_bot.types import Turn
+
+APP = str(Path(__file__).resolve().parents[2] / "ui" / "app.py")
+QUESTION = "Who opened the meeting with NATO's partners on 28 February 2024?"
+
+
+@pytest.fixture
+def at(example_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
+    store = tmp_path / "store"
+    shutil.copytree(example_store, store)
+    monkeypatch.setenv("QA_BOT_STORE", str(store))
+    monkeypatch.setenv("QA_BOT_GENERATOR", "extractive")
+    from ui.state import get_app
+
+    get_app.clear()
+    app = AppTest.from_file(APP, default_timeout=120)
+    app.run()
+    assert not app.exception, app.exception
+    return app
+
+
+def ask(at: AppTest, question: str) -> AppTest:
+    at.chat_input[0].set_value(question).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def markdown(at: AppTest) -> str:
+    return "\n".join(m.value for m in at.markdown)
+
+
+def test_ask_shows_the_answer_and_its_source(at: AppTest) -> None:
+    ask(at, QUESTION)
+    text = markdown(at)
+    assert "Rohling" in text
+    assert ":orange-background[" in text and "\\[1\\]" in text  # marker and highlighted quote
+    turns = at.session_state["turns"]
+    assert turns[0].answer.citations[0].release_id == "2024-02-28-partners-meeting.fr"
+
+
+def test_filters_narrow_the_search(at: AppTest) -> None:
+    at.sidebar.multiselect(key="filter_languages").set_value(["en"]).run()
+    ask(at, QUESTION)
+    answer = at.session_state["turns"][0].answer
+    assert all(c.release_id != "2024-02-28-partners-meeting.fr" for c in answer.citations)
+    assert all(p.language == "en" for p in answer.passages)
+
+
+def test_upload_then_ask_about_it(at: AppTest) -> None:
+    release = (
+        "Bridge reopened in Baghlan\n\n• 3 Mar. 2011\n\nEngineers of the Afghan army "
+        "reopened the Zardalu bridge in Baghlan province on Tuesday."
+    ).encode()
+    at.sidebar.file_uploader(key="uploads").set_value(
+        [("zardalu.txt", release, "text/plain"), ("empty.txt", b"", "text/plain")]
+    ).run()
+    at.sidebar.button(key="add_uploads").click().run()
+    assert not at.exception, at.exception
+    results = dict(at.session_state["upload_results"])
+    assert results["zardalu.txt"] == "added" and results["empty.txt"].startswith("rejected")
+    ask(at, "Which bridge did the engineers reopen in Baghlan?")
+    assert "Zardalu" in markdown(at)
+
+
+def test_export_and_feedback(at: AppTest, example_store: Path) -> None:
+    ask(at, QUESTION)
+    turns: list[Turn] = at.session_state["turns"]
+    md = briefing.to_markdown(turns)
+    assert "[^1]:" in md and "Rohling" in md
+    assert at.sidebar.download_button(key="export_md").label == "Download Markdown"
+    at.feedback(key="rating_0").set_value(1).run()
+    at.text_input(key="comment_0").set_value("Exactly what I needed").run()
+    at.button(key="send_0").click().run()
+    assert not at.exception, at.exception
+    from ui.state import get_app
+
+    rows = get_app().feedback.export()
+    assert rows[-1]["rating"] == 1 and rows[-1]["comment"] == "Exactly what I needed"
+    assert rows[-1]["citations"][0]["release_id"] == "2024-02-28-partners-meeting.fr"
+
+
+def test_library_lists_and_deletes(at: AppTest) -> None:
+    at.switch_page("pages/library.py").run()
+    assert not at.exception, at.exception
+    assert "41 of 41 releases" in "\n".join(c.value for c in at.caption)
+    at.text_input(key="library_search").set_value("partenaires").run()
+    assert "1 of 41 releases" in "\n".join(c.value for c in at.caption)
+    at.button(key="library_delete").click().run()
+    at.button(key="library_confirm").click().run()
+    assert not at.exception, at.exception
+    from ui.state import get_app
+
+    assert "2024-02-28-partners-meeting.fr" not in get_app().store.release_index()
+
+
+def test_errors_are_a_message_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("QA_BOT_CHROMA_URL", "http://127.0.0.1:9")
+    from ui.state import get_app
+
+    get_app.clear()
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.run()
+    assert not app.exception
+    assert app.error and "chroma run" in app.error[0].value

@@ -1,0 +1,1 @@
+"""The Streamlit chat: renders and keeps session state; decisions live in qa_bot."""

@@ -1,0 +1,60 @@
+"""Rendering: answers with source cards, escaped (a release is untrusted input:
+no HTML is ever let through, and Markdown is escaped)."""
+
+from __future__ import annotations
+
+import re
+
+import streamlit as st
+
+from qa_bot.types import Answer, Citation, Passage, Release
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=])")
+
+
+def escape(text: str) -> str:
+    """Text shown as it is written: Markdown and HTML characters escaped."""
+    return _MD_SPECIAL.sub(r"\\\1", text).replace("\n", "  \n")
+
+
+def render_answer(answer: Answer, releases: dict[str, Release]) -> None:
+    if answer.notice:
+        st.warning(answer.notice)
+    st.markdown(escape(answer.text))
+    if answer.abstained:
+        st.caption("The releases above are the nearest ones; none of them answers.")
+    for c in answer.citations:
+        source_card(c, _passage_of(c, answer), releases.get(c.release_id))
+
+
+def _passage_of(c: Citation, answer: Answer) -> Passage | None:
+    return next(
+        (p for p in answer.passages if p.release_id == c.release_id and p.start <= c.start < p.end),
+        None,
+    )
+
+
+def source_card(c: Citation, passage: Passage | None, release: Release | None) -> None:
+    with st.container(border=True):
+        st.markdown(f"**\\[{c.n}\\] {escape(c.title)}**")
+        meta = [c.date.isoformat() if c.date else "undated"]
+        if release:
+            meta.append(release.language)
+        st.caption(" · ".join(escape(m) for m in meta))
+        if c.url:
+            st.markdown(f"[{escape(c.url)}]({c.url.replace(')', '%29')})")
+        elif release and release.source:
+            st.caption(escape(release.source))
+        if not c.supported:
+            st.caption("This sentence does not clearly support the claim.")
+        text, start = (passage.text, passage.start) if passage else (c.quote, c.start)
+        a, b = c.start - start, c.end - start
+        if 0 <= a < b <= len(text):
+            st.markdown(
+                escape(text[:a]) + f" :orange-background[{escape(text[a:b])}] " + escape(text[b:])
+            )
+        else:
+            st.markdown(f":orange-background[{escape(c.quote)}]")
+        if passage:
+            with st.expander("Whole passage"):
+                st.text(passage.text)

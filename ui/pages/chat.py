@@ -1,0 +1,151 @@
+"""The chat: ask, read the answer with its sources, give feedback."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import streamlit as st
+
+from qa_bot.errors import QaBotError
+from qa_bot.types import Answer, Filters, Turn
+from ui.briefing_export import export_buttons
+from ui.components import escape, render_answer
+from ui.state import get_app, ingest_uploads, new_conversation, turns
+
+UPLOAD_TYPES = ["txt", "md", "html", "htm", "json", "jsonl", "pdf", "docx"]
+
+
+def sidebar(app) -> Filters:  # type: ignore[no-untyped-def]
+    with st.sidebar:
+        st.button("New conversation", on_click=new_conversation, use_container_width=True)
+        stats = app.store.stats()
+        st.subheader("Filters")
+        low = stats.date_min or dt.date(2000, 1, 1)
+        high = stats.date_max or dt.date.today()
+        period = st.date_input(
+            "Dates", value=(low, high), min_value=low, max_value=high, key="filter_dates"
+        )
+        languages = st.multiselect("Languages", list(stats.languages), key="filter_languages")
+        index = app.store.release_index()
+        chosen = st.multiselect(
+            "Releases",
+            sorted(index),
+            key="filter_releases",
+            format_func=lambda rid: f"{index[rid].date or '-'} {index[rid].title[:60]}",
+        )
+        st.subheader("Library")
+        langs = ", ".join(f"{k} {v}" for k, v in stats.languages.items()) or "-"
+        st.caption(
+            f"{stats.releases} releases · {stats.chunks} chunks · {escape(langs)}  \n"
+            f"{stats.date_min or '-'} to {stats.date_max or '-'}"
+        )
+        st.subheader("Active")
+        generator = app.generator_name()
+        answerer = (
+            "offline (extractive)"
+            if generator == "extractive"
+            else f"{app.settings.chat_model} at {app.settings.openai_base_url or 'OpenAI'}"
+        )
+        st.caption(
+            f"Embedder: {escape(stats.embedder or app.embedder.name)}  \n"
+            f"Answerer: {escape(answerer)}  \n"
+            f"Store: {escape(stats.location)}"
+        )
+        export_buttons(turns())
+        upload_box(app)
+    since, until = period if isinstance(period, tuple) and len(period) == 2 else (None, None)
+    return Filters(
+        since=since if since and since != low else None,
+        until=until if until and until != high else None,
+        languages=tuple(languages),
+        release_ids=tuple(chosen),
+    )
+
+
+def upload_box(app) -> None:  # type: ignore[no-untyped-def]
+    st.subheader("Add releases")
+    files = st.file_uploader(
+        "Releases",
+        type=UPLOAD_TYPES,
+        accept_multiple_files=True,
+        key="uploads",
+        label_visibility="collapsed",
+    )
+    if files and st.button("Add to the library", key="add_uploads"):
+        bar = st.progress(0.0, text="Ingesting…")
+        try:
+            st.session_state["upload_results"] = ingest_uploads(app, list(files), bar)
+        except QaBotError as exc:
+            st.error(str(exc))
+    for name, result in st.session_state.get("upload_results", []):
+        (st.error if result.startswith("rejected") else st.success)(
+            f"{escape(name)}: {escape(result)}"
+        )
+
+
+def feedback(app, i: int, answer: Answer) -> None:  # type: ignore[no-untyped-def]
+    done = st.session_state.setdefault("feedback_sent", set())
+    if i in done:
+        st.caption("Thank you for your feedback.")
+        return
+    rating = st.feedback("thumbs", key=f"rating_{i}")
+    if rating is not None:
+        comment = st.text_input("Comment (optional)", key=f"comment_{i}")
+        if st.button("Send feedback", key=f"send_{i}"):
+            try:
+                app.feedback.add(answer, rating=rating, comment=comment)
+                done.add(i)
+                st.rerun()
+            except QaBotError as exc:
+                st.error(str(exc))
+
+
+def main() -> None:
+    st.title("Ask the press releases")
+    try:
+        app = get_app()
+        filters = sidebar(app)
+    except QaBotError as exc:
+        st.error(str(exc))
+        return
+    releases = app.retriever.releases
+    history = turns()
+    for i, turn in enumerate(history):
+        with st.chat_message("user"):
+            st.markdown(escape(turn.question))
+        with st.chat_message("assistant"):
+            render_answer(turn.answer, releases)
+            feedback(app, i, turn.answer)
+
+    question = st.chat_input("Ask about the releases, in English or French")
+    if not question:
+        return
+    with st.chat_message("user"):
+        st.markdown(escape(question))
+    with st.chat_message("assistant"):
+        try:
+            qa = app.qa()
+            final: dict[str, Answer] = {}
+
+            def pieces():  # type: ignore[no-untyped-def]
+                for piece in qa.stream(question, history=history, filters=filters):
+                    if isinstance(piece, Answer):
+                        final["answer"] = piece
+                    else:
+                        yield piece
+
+            if app.generator_name() == "openai":
+                with st.empty():
+                    st.write_stream(escape(p) for p in pieces())
+            else:
+                for _ in pieces():
+                    pass
+        except QaBotError as exc:
+            st.error(str(exc))
+            return
+        answer = final["answer"]
+    history.append(Turn(question, answer))
+    st.rerun()
+
+
+main()

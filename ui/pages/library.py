@@ -1,0 +1,77 @@
+"""The library: every release, searchable and sortable; read one; delete one."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from qa_bot.errors import QaBotError
+from ui.components import escape
+from ui.state import get_app
+
+
+def main() -> None:
+    st.title("Library")
+    try:
+        app = get_app()
+        index = app.store.release_index()
+    except QaBotError as exc:
+        st.error(str(exc))
+        return
+    query = st.text_input("Search titles and ids", key="library_search").strip().lower()
+    rows = [
+        {
+            "id": i.release_id,
+            "date": i.date,
+            "language": i.language,
+            "title": i.title,
+            "chunks": i.chunks,
+        }
+        for i in sorted(
+            index.values(), key=lambda i: (str(i.date or ""), i.release_id), reverse=True
+        )
+        if not query or query in i.title.lower() or query in i.release_id.lower()
+    ]
+    st.caption(f"{len(rows)} of {len(index)} releases")
+    st.dataframe(rows, hide_index=True, use_container_width=True, key="library_table")
+    if not rows:
+        return
+    rid = st.selectbox(
+        "Open a release",
+        [r["id"] for r in rows],
+        key="library_open",
+        format_func=lambda r: f"{index[r].date or '-'} · {index[r].title[:80]}",
+    )
+    release = app.store.get_releases([rid]).get(rid)
+    if release is None:
+        return
+    st.subheader(escape(release.title))
+    st.caption(
+        escape(
+            " · ".join(
+                filter(
+                    None,
+                    [
+                        str(release.date or "undated"),
+                        release.language,
+                        release.url or release.source,
+                    ],
+                )
+            )
+        )
+    )
+    st.text(release.text)
+    if st.button("Delete this release", key="library_delete"):
+        st.session_state["confirm_delete"] = rid
+    if st.session_state.get("confirm_delete") == rid:
+        st.warning(f"Delete {escape(release.title)} and its chunks from the store?")
+        if st.button("Yes, delete it", type="primary", key="library_confirm"):
+            try:
+                app.store.delete([rid])
+                st.session_state.pop("confirm_delete", None)
+                st.success(f"Deleted {escape(rid)}.")
+                st.rerun()
+            except QaBotError as exc:
+                st.error(str(exc))
+
+
+main()
