@@ -118,6 +118,9 @@ class Retriever:
                 lexical.replace(
                     remove_releases=(), add=list(self.store.all_chunks()), generation=generation
                 )
+            lexical.set_titles(
+                {rid: " ".join([r.title, *r.titles.values()]) for rid, r in self.releases.items()}
+            )
             docs = lexical.docs
             self._by_chunk = {d["chunk_id"]: i for i, d in enumerate(docs)}
             by_parent: dict[str, list[int]] = defaultdict(list)

@@ -29,6 +29,7 @@ from typing import Any
 from ..text import MONTHS, find_period, format_date, normalize_dates, resolve_relative_dates, terms
 from ..types import Answer, Citation, Passage, Sentence, Turn
 from .question import Question, analyse, is_follow_up, wants_language
+from .words import WordMatcher
 
 KIND_PATTERNS = {
     "who": re.compile(
@@ -88,7 +89,7 @@ class Thresholds:
 
     coverage: float = 0.6
     """Share of the question's telling words (IDF-weighted) the evidence must hold."""
-    cross_lingual_coverage: float = 0.5
+    cross_lingual_coverage: float = 0.4
     """The same share when question and evidence are in different languages (words then
     match through shared stems and the release's titles in the question's language)..."""
     cross_lingual_similarity: float = 0.45
@@ -103,6 +104,7 @@ class ExtractiveAnswerer:
     def __init__(self, *, retriever: Any, thresholds: Thresholds | None = None) -> None:
         self.retriever = retriever
         self.thresholds = thresholds or Thresholds()
+        self.words = WordMatcher(retriever.embedder)
 
     # ------------------------------------------------------------ public
     def answer(
@@ -161,12 +163,24 @@ class ExtractiveAnswerer:
         )
 
     # ------------------------------------------------------------ scoring
+    def _found(self, weights: dict[str, float], words: list[str], cross: bool) -> float:
+        """Summed weight of the question words among ``words``: exactly or by stem, and
+        across languages by their translations."""
+        if not cross:
+            return _coverage(weights, words)
+        present = set(words)
+        stems = {w[:STEM] for w in present if len(w) >= STEM}
+        matched = self.words.matched(list(weights), present)
+        return sum(
+            w for t, w in weights.items() if t in matched or (len(t) >= STEM and t[:STEM] in stems)
+        )
+
     def _with_context(self, passages: Sequence[Passage]) -> list[Passage]:
         """The retrieved passages, then the other passages of the two best releases:
         the sentence that answers often sits beside the one that matched."""
         out = list(passages)
         have = {(p.release_id, p.start) for p in passages}
-        for rid in list(dict.fromkeys(p.release_id for p in passages))[:2]:
+        for rid in list(dict.fromkeys(p.release_id for p in passages))[:3]:
             for sibling in self.retriever.release_passages(rid):
                 if (rid, sibling.start) not in have and len(out) < len(passages) + 8:
                     out.append(sibling)
@@ -205,9 +219,9 @@ class ExtractiveAnswerer:
         for rank, p in enumerate(passages):
             titles = self._titles(p.release_id)
             context = terms(p.text) + [t for title in titles for t in terms(title)]
-            passage_cov = _coverage(weights, context) / total
+            passage_cov = self._found(weights, context, p.language != q.language) / total
             for s in p.sentences:
-                overlap = _coverage(weights, terms(s.text)) / total
+                overlap = self._found(weights, terms(s.text), s.language != q.language) / total
                 sim = _cos(q_vec, vectors.get(s.chunk_id))
                 retrieval = (
                     0.5 * release_score[p.release_id] / top_release + 0.5 * s.score / top_sentence
@@ -302,8 +316,8 @@ class ExtractiveAnswerer:
             evidence += terms(p.text)
             for title in self._titles(p.release_id):
                 evidence += terms(title)
-        coverage = _coverage(weights, evidence) / (sum(weights.values()) or 1.0)
         cross = any(s.language != q.language for _, s, _ in chosen)
+        coverage = self._found(weights, evidence, cross) / (sum(weights.values()) or 1.0)
         if DEBUG:
             print(
                 "SUPPORT",

@@ -45,6 +45,7 @@ class LexicalIndex:
         self._bm25: Any = None
         self._df: dict[str, int] | None = None
         self._passages: Any = None
+        self._titles: dict[str, list[str]] = {}
         self._loaded = False
 
     # ------------------------------------------------------------ persistence
@@ -142,13 +143,20 @@ class LexicalIndex:
                 order.setdefault(d["parent_id"], []).append(i)
             ids = list(order)
             bm25 = bm25s.BM25()
-            bm25.index(
-                [[t for i in order[p] for t in self.tokens[i]] or ["\x00"] for p in ids],
-                show_progress=False,
-            )
+            corpus = []
+            for p in ids:
+                title = self._titles.get(self.docs[order[p][0]]["release_id"], [])
+                corpus.append([t for i in order[p] for t in self.tokens[i]] + title or ["\x00"])
+            bm25.index(corpus, show_progress=False)
             first = np.array([order[p][0] for p in ids])
             self._passages = (bm25, ids, first)
         return self._passages
+
+    def set_titles(self, titles: dict[str, str]) -> None:
+        """Release titles (every language), counted in each of the release's passages:
+        a passage is about what its release's title says."""
+        self._titles = {rid: terms(text) for rid, text in titles.items()}
+        self._passages = None
 
     def search_passages(self, query: str, *, k: int, mask: Any = None) -> list[tuple[str, float]]:
         """(parent id, BM25 score) of the best ``k`` passages; ``mask`` is per sentence."""
