@@ -36,8 +36,7 @@ test-servers: $(PY)
 
 run: install
 	$(QA_BOT) ingest examples/releases
-	$(QA_BOT) stats
-	$(QA_BOT) ask "Who opened the meeting with NATO's partners on 28 February 2024?"
+	$(QA_BOT) ui
 
 test: install-test test-servers
 ifeq ($(OFFLINE),yes)
