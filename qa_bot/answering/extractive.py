@@ -229,8 +229,9 @@ class ExtractiveAnswerer:
                 dated = normalize_dates(s.text)
                 target = {"count": _DATE_LIKE.sub(" ", dated), "when": dated}.get(q.kind, s.text)
                 kind = 1.0 if pattern and pattern.search(target) else 0.0
-                if q.kind == "list":  # an enumeration, best with a verb that announces it
-                    kind = 0.5 * kind + 0.5 * min(1.0, s.text.count(",") / 4)
+                if q.kind == "list":  # an enumeration, best with a verb that announces it;
+                    # it answers "which topics" whatever words the question used
+                    kind = 2 * (0.5 * kind + 0.5 * min(1.0, s.text.count(",") / 4))
                 score = (
                     0.30 * retrieval
                     + 0.30 * overlap
