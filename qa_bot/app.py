@@ -33,13 +33,8 @@ class App:
 
     @property
     def local_dir(self) -> Path:
-        """Where files that belong with the store are kept (feedback, uploads): beside an
-        embedded store; for a server, in the local cache."""
-        s = self.settings
-        if s.chroma_url:
-            server = re.sub(r"[^a-zA-Z0-9.-]+", "_", s.chroma_url.split("://", 1)[-1])
-            return s.cache_dir / "servers" / server
-        return s.store
+        """Where files that belong with the store are kept (feedback, uploads)."""
+        return local_dir(self.settings)
 
     @cached_property
     def feedback(self) -> FeedbackStore:
@@ -103,9 +98,15 @@ def build_app(settings: Settings, *, embedder: Embedder | None = None) -> App:
     return App(settings=settings, embedder=embedder, store=store, tokens=tokens, lexical=lexical)
 
 
-def lexical_dir(settings: Settings) -> Path:
-    """Beside the embedded store; for a server, in the local cache (rebuilt when stale)."""
+def local_dir(settings: Settings) -> Path:
+    """Files that belong with the store (the BM25 index, feedback, uploads): beside an
+    embedded store; for a server, in this machine's cache (the index is rebuilt there
+    when the server's store changed)."""
     if settings.chroma_url:
         server = re.sub(r"[^a-zA-Z0-9.-]+", "_", settings.chroma_url.split("://", 1)[-1])
-        return settings.cache_dir / "lexical" / server / settings.collection
-    return settings.store / "lexical" / settings.collection
+        return settings.cache_dir / "servers" / server
+    return settings.store
+
+
+def lexical_dir(settings: Settings) -> Path:
+    return local_dir(settings) / "lexical" / settings.collection

@@ -7,10 +7,8 @@ citation parsing and failures, not answer quality.
 from __future__ import annotations
 
 import importlib.util
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +17,7 @@ import pytest
 from qa_bot.answering.llm import LLMAnswerer
 from qa_bot.answering.service import QA
 from qa_bot.types import Answer
+from tests.conftest import free_port, start_server, stop_server
 
 
 def _model() -> Path:
@@ -29,11 +28,8 @@ def _model() -> Path:
 
 
 def _start_server(tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    log = open(tmp / f"llama-{port}.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen(
+    port = free_port()
+    proc = start_server(
         [
             sys.executable,
             "-m",
@@ -49,30 +45,19 @@ def _start_server(tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
             "--model_alias",
             "smollm2",
         ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
+        port=port,
+        log=tmp / f"llama-{port}.log",
+        name="llama.cpp server",
+        timeout=120,
     )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return proc, f"http://127.0.0.1:{port}/v1"
-        except OSError:
-            if proc.poll() is not None:
-                break
-            time.sleep(0.2)
-    proc.kill()
-    pytest.fail(
-        f"llama.cpp server did not start: {(tmp / f'llama-{port}.log').read_text()[-2000:]}"
-    )
+    return proc, f"http://127.0.0.1:{port}/v1"
 
 
 @pytest.fixture(scope="module")
 def llama(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     proc, url = _start_server(tmp_path_factory.mktemp("llama"))
     yield url
-    proc.terminate()
-    proc.wait(timeout=10)
+    stop_server(proc)
 
 
 def _answerer(url: str, tmp: Path, **kw: object) -> LLMAnswerer:
@@ -119,8 +104,7 @@ def test_server_killed_mid_answer_gives_the_offline_answer(corpus_app, tmp_path:
     killed = False
     for piece in qa.stream("Who opened the meeting with NATO's partners on 28 February 2024?"):
         if isinstance(piece, str) and not killed:
-            proc.kill()
-            proc.wait()
+            stop_server(proc)
             killed = True
         if isinstance(piece, Answer):
             final = piece

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import free_port, start_server, stop_server
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "tests" / "ui" / "screenshots"
@@ -30,42 +29,18 @@ def server(example_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
         pytest.fail("Debian's chromium is missing: apt-get install chromium (make test does)")
     store = tmp_path_factory.mktemp("browser") / "store"
     shutil.copytree(example_store, store)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "QA_BOT_STORE": str(store), "QA_BOT_GENERATOR": "extractive"}
-    log = open(store.parent / "streamlit.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(ROOT / "ui" / "app.py"),
-            "--server.headless",
-            "true",
-            "--browser.gatherUsageStats",
-            "false",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-        ],
+    port = free_port()
+    env = {**os.environ, "QA_BOT_GENERATOR": "extractive"}
+    # `qa-bot ui` runs `streamlit run` headless with usage statistics off
+    proc = start_server(
+        [sys.executable, "-m", "qa_bot", "ui", "--store", str(store), "--port", str(port)],
+        port=port,
+        log=store.parent / "streamlit.log",
+        name="qa-bot ui",
         env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
     )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                break
-        except OSError:
-            time.sleep(0.2)
     yield f"http://127.0.0.1:{port}"
-    proc.terminate()
-    proc.wait(timeout=10)
-    log.close()
+    stop_server(proc)
 
 
 @pytest.fixture(scope="module")
