@@ -272,8 +272,8 @@ class ExtractiveAnswerer:
             if any(_similar(s.text, c[1].text) for c in chosen):
                 continue
             releases = {c[2].release_id for c in chosen}
-            if q.kind in ("who", "when", "where", "count") and p.release_id in releases:
-                continue  # one precise fact per release for factual questions
+            if q.kind != "list" and p.release_id in releases:
+                continue  # one sentence per release unless the question asks for a list
             if p.release_id not in releases and score < 0.97 * best:
                 continue  # another release only when it answers as well
             chosen.append((score, s, p))
