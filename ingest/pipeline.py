@@ -24,7 +24,7 @@ from qa_bot.app import App
 from qa_bot.embedders import Embedder, OpenAIEmbedder
 from qa_bot.store import ChromaStore
 from qa_bot.store.chroma import chunk_meta
-from qa_bot.store.lexical import LexicalIndex
+from qa_bot.store.lexical import LexicalIndex, rows_from, tokens_of
 from qa_bot.types import Chunk, IngestReport, Rejection, Release, ReleaseInfo
 
 from .chunking import Chunker
@@ -106,6 +106,7 @@ class Ingestor:
 
         added = updated = embedded = done = 0
         written: list[tuple[Release, str, list[Chunk]]] = []
+        lexical_rows: list[tuple[dict[str, Any], list[str]]] = []
         # identical sentences (boilerplate lines) are embedded once per run
         vectors: dict[str, Any] = {}
         in_flight: deque[tuple[list[_Item], list[str], int]] = deque()
@@ -117,6 +118,12 @@ class Ingestor:
             items = [(release, t.version, chunks) for t, release, chunks in batch]
             self.store.write(items, [vectors[c.text] for _, _, chunks in items for c in chunks])
             written.extend(items)
+            if self.lexical is not None:  # tokenised here, while the worker embeds ahead
+                lexical_rows.extend(
+                    ({**chunk_meta(c, r), "chunk_id": c.chunk_id}, tokens_of(c.text))
+                    for r, _, chunks in items
+                    for c in chunks
+                )
             embedded += len(fresh)
             added += sum(t.is_new for t, _, _ in batch)
             updated += sum(not t.is_new for t, _, _ in batch)
@@ -155,7 +162,7 @@ class Ingestor:
         else:
             deleted = []
         if self.lexical is not None:
-            self._update_lexical(written, deleted)
+            self._update_lexical(written, lexical_rows, deleted)
 
         return IngestReport(
             added=added,
@@ -172,7 +179,10 @@ class Ingestor:
 
     # -------------------------------------------------------------- helpers
     def _update_lexical(
-        self, written: list[tuple[Release, str, list[Chunk]]], deleted: list[str]
+        self,
+        written: list[tuple[Release, str, list[Chunk]]],
+        rows: list[tuple[dict[str, Any], list[str]]],
+        deleted: list[str],
     ) -> None:
         """Bring the BM25 index beside the store up to date: only what changed is
         re-tokenised, unless the index does not match the store (then it is rebuilt)."""
@@ -186,17 +196,12 @@ class Ingestor:
             # or the store predates it): rebuild from the store
             lexical.clear()
             lexical.replace(
-                remove_releases=(), add=list(self.store.all_chunks()), generation=generation
+                remove_releases=(), add=rows_from(self.store.all_chunks()), generation=generation
             )
             return
-        add = [
-            ({**chunk_meta(c, r), "chunk_id": c.chunk_id}, c.text)
-            for r, _, chunks in written
-            for c in chunks
-        ]
         lexical.replace(
             remove_releases=[r.release_id for r, _, _ in written] + list(deleted),
-            add=add,
+            add=rows,
             generation=generation,
         )
 

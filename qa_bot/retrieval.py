@@ -25,7 +25,7 @@ from typing import Any
 
 from .embedders import Embedder
 from .store import ChromaStore
-from .store.lexical import LexicalIndex
+from .store.lexical import LexicalIndex, rows_from
 from .text import find_period
 from .types import Filters, Passage, Release, Sentence
 
@@ -116,7 +116,9 @@ class Retriever:
             if lexical.generation != generation:
                 lexical.clear()
                 lexical.replace(
-                    remove_releases=(), add=list(self.store.all_chunks()), generation=generation
+                    remove_releases=(),
+                    add=rows_from(self.store.all_chunks()),
+                    generation=generation,
                 )
             lexical.set_titles(
                 {rid: " ".join([r.title, *r.titles.values()]) for rid, r in self.releases.items()}

@@ -232,18 +232,25 @@ class ChromaStore:
         step = self._max_batch()
         for i in range(0, len(all_chunks), step):
             part = all_chunks[i : i + step]
-            chunks_col.upsert(
+            # `add`, not `upsert` (slower): a chunk id names its version, and chunks of an
+            # unfinished earlier write were swept before this run
+            chunks_col.add(
                 ids=[c.chunk_id for c in part],
                 embeddings=vectors[i : i + step],
                 documents=[c.text for c in part],
                 metadatas=[chunk_meta(c, by_id[c.release_id]) for c in part],
             )
-        docs.upsert(
-            ids=[release.release_id for release, _, _ in items],
-            embeddings=[_DUMMY] * len(items),
-            documents=[release.text for release, _, _ in items],
-            metadatas=[_release_meta(r, v, len(chunks)) for r, v, chunks in items],
-        )
+        for method, group in (
+            (docs.add, [it for it in items if it[0].release_id not in existed]),
+            (docs.upsert, [it for it in items if it[0].release_id in existed]),
+        ):
+            if group:
+                method(
+                    ids=[release.release_id for release, _, _ in group],
+                    embeddings=[_DUMMY] * len(group),
+                    documents=[release.text for release, _, _ in group],
+                    metadatas=[_release_meta(r, v, len(chunks)) for r, v, chunks in group],
+                )
         self._bump()
         replaced = [(r.release_id, v) for r, v, _ in items if r.release_id in existed]
         if replaced:

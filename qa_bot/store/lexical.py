@@ -36,6 +36,18 @@ META_FIELDS = (
 )
 
 
+def tokens_of(text: str) -> list[str]:
+    """What the index keeps of a chunk's text."""
+    return terms(text)
+
+
+def rows_from(
+    chunks: Iterable[tuple[dict[str, Any], str]],
+) -> list[tuple[dict[str, Any], list[str]]]:
+    """``(meta, text)`` chunks (as the store gives them) as index rows."""
+    return [(meta, tokens_of(text)) for meta, text in chunks]
+
+
 class LexicalIndex:
     def __init__(self, *, directory: Path) -> None:
         self.directory = directory
@@ -85,18 +97,19 @@ class LexicalIndex:
         self,
         *,
         remove_releases: Iterable[str],
-        add: Sequence[tuple[dict[str, Any], str]],
+        add: Sequence[tuple[dict[str, Any], list[str]]],
         generation: str | None,
     ) -> None:
-        """Drop every chunk of ``remove_releases``, add ``(meta, text)`` chunks, save."""
+        """Drop every chunk of ``remove_releases``, add ``(meta, tokens)`` chunks (tokens
+        from :func:`tokens_of`), save."""
         self.load()
         gone = set(remove_releases)
         keep = [i for i, d in enumerate(self.docs) if d["release_id"] not in gone]
         self.docs = [self.docs[i] for i in keep]
         self.tokens = [self.tokens[i] for i in keep]
-        for meta, text in add:
+        for meta, toks in add:
             self.docs.append({k: meta[k] for k in META_FIELDS if k in meta})
-            self.tokens.append(terms(text))
+            self.tokens.append(toks)
         self.generation = generation
         self._bm25, self._df, self._passages = None, None, None
         self.save()
