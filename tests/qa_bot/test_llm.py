@@ -121,3 +121,15 @@ def test_unreachable_server_gives_the_offline_answer(corpus_app, tmp_path: Path)
     )
     answer = qa.ask("Where is the Rahmat Hawala Network based?")
     assert answer.generator == "extractive" and "Wesh" in answer.text and answer.notice
+
+
+def test_follow_up_is_condensed_by_the_model(llama: str, corpus_app, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from qa_bot.types import Turn
+
+    first = corpus_app.qa("extractive").ask(
+        "Who opened the meeting with NATO's partners on 28 February 2024?"
+    )
+    rewritten = _answerer(llama, tmp_path).condense(
+        "And who spoke after him?", [Turn(first.question, first)]
+    )
+    assert isinstance(rewritten, str) and rewritten.strip() and "\n" not in rewritten
