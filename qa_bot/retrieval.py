@@ -54,7 +54,6 @@ class Retrieved:
     passages: tuple[Passage, ...]
     period: tuple[dt.date, dt.date] | None
     ms: float
-    query_vector: tuple[float, ...] = ()
 
 
 def _date_int(day: dt.date) -> int:
@@ -244,9 +243,7 @@ class Retriever:
             passages.append(self._passage(parent_id, scores, dense_sim, passage_score[parent_id]))
             if len(passages) >= k:
                 break
-        return Retrieved(
-            tuple(passages), period, (time.perf_counter() - started) * 1000, tuple(vector)
-        )
+        return Retrieved(tuple(passages), period, (time.perf_counter() - started) * 1000)
 
     def release_passages(self, release_id: str) -> list[Passage]:
         """Every passage of a release, in order (scores 0): context around a hit."""

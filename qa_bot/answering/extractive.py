@@ -77,7 +77,6 @@ ABSTAIN = {
     "en": "The releases do not contain an answer to this question. The nearest releases are:",
     "fr": "Les communiqués ne contiennent pas de réponse à cette question. Les plus proches sont :",
 }
-DEBUG = bool(__import__("os").environ.get("QA_DEBUG"))
 SAYS = re.compile(r"\b(say|said|says|dire|dit|déclaré|declare)\b", re.IGNORECASE)
 STEM = 5
 """Words match when they share this many first letters (a light, language-blind stemmer)."""
@@ -250,11 +249,6 @@ class ExtractiveAnswerer:
                     score += 0.3
                 if s.text in titles or len(s.text) < 25:
                     score -= 0.3  # a title or a dateline names the subject; it rarely answers
-                if DEBUG:
-                    print(
-                        f"RANK {score:.3f} ret={retrieval:.2f} ov={overlap:.2f} sim={sim:.2f} "
-                        f"kind={kind} {s.text[:60]}"
-                    )
                 ranked.append((score, s, p))
         ranked.sort(key=lambda x: -x[0])
         return ranked
@@ -319,16 +313,6 @@ class ExtractiveAnswerer:
                 evidence += terms(title)
         cross = any(s.language != q.language for _, s, _ in chosen)
         coverage = self._found(weights, evidence, cross) / (sum(weights.values()) or 1.0)
-        if DEBUG:
-            print(
-                "SUPPORT",
-                q.text[:50],
-                key,
-                round(coverage, 2),
-                cross,
-                [lexical.df(t) for t in key],
-                [s.text[:40] for _, s, _ in chosen],
-            )
         if not cross:
             return coverage >= self.thresholds.coverage
         if coverage >= self.thresholds.cross_lingual_coverage:
