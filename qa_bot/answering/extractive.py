@@ -78,6 +78,9 @@ ABSTAIN = {
     "fr": "Les communiqués ne contiennent pas de réponse à cette question. Les plus proches sont :",
 }
 SAYS = re.compile(r"\b(say|said|says|dire|dit|déclaré|declare)\b", re.IGNORECASE)
+RELATED = 0.65
+"""Word-vector similarity from which a word the releases never use counts as found in the
+evidence ("seabed" in "maritime", "awareness" in "connaissance"; "budget" finds nothing)."""
 STEM = 5
 """Words match when they share this many first letters (a light, language-blind stemmer)."""
 
@@ -312,6 +315,17 @@ class ExtractiveAnswerer:
             for title in self._titles(p.release_id):
                 evidence += terms(title)
         cross = any(s.language != q.language for _, s, _ in chosen)
+        # a word the releases never use, in a language they are mostly written in, says what
+        # the question is about: without it (or a word that means the same) in the
+        # evidence, the releases do not answer ("the budget of ...")
+        if lexical.share(q.language) >= 0.2:
+            stems = {w[:STEM] for w in evidence if len(w) >= STEM}
+            unseen = [
+                t for t in key if lexical.df(t) == 0 and not t.isdigit() and t[:STEM] not in stems
+            ]
+            related = self.words.matched(unseen, evidence, threshold=RELATED)
+            if unseen and len(related) < len(unseen) / 2:
+                return False
         coverage = self._found(weights, evidence, cross) / (sum(weights.values()) or 1.0)
         if not cross:
             return coverage >= self.thresholds.coverage

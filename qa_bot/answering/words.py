@@ -41,7 +41,9 @@ class WordMatcher:
         """Embed, in one batch, the words about to be compared."""
         self._ensure(words)
 
-    def matched(self, question: Iterable[str], words: Iterable[str]) -> set[str]:
+    def matched(
+        self, question: Iterable[str], words: Iterable[str], *, threshold: float = SAME
+    ) -> set[str]:
         """The question words that have a translation (or themselves) among ``words``."""
         q = list(dict.fromkeys(question))
         w = list(dict.fromkeys(words))
@@ -50,7 +52,10 @@ class WordMatcher:
         for t in q:
             vt = self._vectors[t]
             for x in w:
-                if x == t or sum(a * b for a, b in zip(vt, self._vectors[x], strict=True)) >= SAME:
+                if (
+                    x == t
+                    or sum(a * b for a, b in zip(vt, self._vectors[x], strict=True)) >= threshold
+                ):
                     found.add(t)
                     break
         return found

@@ -114,6 +114,12 @@ class LexicalIndex:
         self._bm25, self._df, self._passages = None, None, None
         self.save()
 
+    def share(self, language: str) -> float:
+        """The share of sentences in ``language``."""
+        if not self.docs:
+            return 0.0
+        return sum(d.get("language") == language for d in self.docs) / len(self.docs)
+
     def df(self, term: str) -> int:
         """How many sentences hold the folded term."""
         self.idf(term)

@@ -56,6 +56,11 @@ def test_abstains_and_lists_the_nearest_releases(corpus_app) -> None:  # type: i
     assert answer.abstained and not answer.citations
     assert answer.text.startswith("The releases do not contain an answer")
     assert answer.text.count("\n- ") >= 3 and "2010)" in answer.text
+    # a near miss: the division is in the releases, its budget is not
+    near = corpus_app.qa("extractive").ask(
+        "What was the budget of the Cooperative Security Division in 2024?"
+    )
+    assert near.abstained and "Des représentants de l’OTAN" in near.text
 
 
 def test_answer_json_has_everything_the_ui_needs(corpus_app) -> None:  # type: ignore[no-untyped-def]
