@@ -130,11 +130,17 @@ class ExtractiveAnswerer:
             if follow_up and not prefer_lang
             else set()
         )
+        candidates = self._with_context(passages)
+        # the question's vector and the candidates' stored vectors, fetched once
+        q_vec = self.retriever.embedder.embed([q.text])[0]
+        vectors = self.retriever.store.embeddings(
+            [s.chunk_id for p in candidates for s in p.sentences]
+        )
         ranked = self._rank(
-            q, words, self._with_context(passages), prefer_lang, period, previous, cited
+            q, words, candidates, prefer_lang, period, previous, cited, q_vec, vectors
         )
         chosen = self._choose(q, ranked)
-        if not chosen or not self._supported(q, key, chosen, period, previous):
+        if not chosen or not self._supported(q, key, chosen, period, previous, q_vec, vectors):
             return self._abstain(question, q, passages, started)
 
         citations: list[Citation] = []
@@ -201,6 +207,8 @@ class ExtractiveAnswerer:
         period: tuple[dt.date, dt.date] | None,
         previous: set[str],
         cited: set[tuple[str, int]],
+        q_vec: Sequence[float],
+        vectors: dict[str, list[float]],
     ) -> list[tuple[float, Sentence, Passage]]:
         if not passages:
             return []
@@ -212,10 +220,6 @@ class ExtractiveAnswerer:
             release_score[p.release_id] = max(release_score.get(p.release_id, 0.0), p.score)
         top_release = max(release_score.values()) or 1.0
         top_sentence = max((s.score for p in passages for s in p.sentences), default=0.0) or 1.0
-        q_vec = self.retriever.embedder.embed([q.text])[0]
-        vectors = self.retriever.store.embeddings(
-            [s.chunk_id for p in passages for s in p.sentences]
-        )
         pattern = KIND_PATTERNS.get(q.kind)
         ranked = []
         for rank, p in enumerate(passages):
@@ -300,6 +304,8 @@ class ExtractiveAnswerer:
         chosen: list[tuple[float, Sentence, Passage]],
         period: tuple[dt.date, dt.date] | None,
         previous: set[str],
+        q_vec: Sequence[float],
+        vectors: dict[str, list[float]],
     ) -> bool:
         if period and not any(p.date and period[0] <= p.date <= period[1] for _, _, p in chosen):
             return False
@@ -331,8 +337,6 @@ class ExtractiveAnswerer:
             return coverage >= self.thresholds.coverage
         if coverage >= self.thresholds.cross_lingual_coverage:
             return True
-        q_vec = self.retriever.embedder.embed([q.text])[0]
-        vectors = self.retriever.store.embeddings([s.chunk_id for _, s, _ in chosen])
         best = max(_cos(q_vec, vectors.get(s.chunk_id)) for _, s, _ in chosen)
         return best >= self.thresholds.cross_lingual_similarity
 
