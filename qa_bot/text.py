@@ -24,26 +24,22 @@ def fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
+QUESTION_WORDS = {
+    "en": ("who", "whom", "whose", "what", "which", "when", "where", "why", "how", "many",
+           "much", "did", "does", "do"),
+    "fr": ("qui", "quoi", "quel", "quelle", "quels", "quelles", "quand", "ou", "comment",
+           "combien", "pourquoi"),
+}  # fmt: skip
+
+
 @functools.lru_cache(maxsize=1)
 def stopwords() -> frozenset[str]:
     from bm25s.stopwords import STOPWORDS_EN_PLUS, STOPWORDS_FRENCH
 
     extra = {
         # question words and chat filler, in both languages
-        "who",
-        "whom",
-        "whose",
-        "what",
-        "which",
-        "when",
-        "where",
-        "why",
-        "how",
-        "many",
-        "much",
-        "did",
-        "does",
-        "do",
+        *QUESTION_WORDS["en"],
+        *QUESTION_WORDS["fr"],
         "tell",
         "say",
         "said",
@@ -51,17 +47,6 @@ def stopwords() -> frozenset[str]:
         "reported",
         "releases",
         "release",
-        "qui",
-        "quoi",
-        "quel",
-        "quelle",
-        "quels",
-        "quelles",
-        "quand",
-        "ou",
-        "comment",
-        "combien",
-        "pourquoi",
         "est",
         "ce",
         "que",

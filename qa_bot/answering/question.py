@@ -5,63 +5,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..text import fold, terms
+from ..text import QUESTION_WORDS, fold, terms
 
-_FR_WORDS = {
-    "qui",
-    "quel",
-    "quelle",
-    "quels",
-    "quelles",
-    "quand",
-    "ou",
-    "comment",
-    "combien",
-    "est",
-    "le",
-    "la",
-    "les",
-    "des",
-    "du",
-    "une",
-    "au",
-    "aux",
-    "ont",
-    "ete",
-    "a",
-    "lors",
-    "avec",
-    "sur",
-    "dans",
-    "pour",
-    "que",
-    "et",
-    "en",
-    "francais",
-}
-_EN_WORDS = {
-    "who",
-    "what",
-    "which",
-    "when",
-    "where",
-    "how",
-    "many",
-    "the",
-    "of",
-    "did",
-    "was",
-    "were",
-    "is",
-    "are",
-    "at",
-    "with",
-    "on",
-    "in",
-    "and",
-    "english",
-    "that",
-}
+# words that tell a question's language: its question words and common function words
+_FR_WORDS = {*QUESTION_WORDS["fr"], "est", "le", "la", "les", "des", "du", "une", "au", "aux",
+             "ont", "ete", "a", "lors", "avec", "sur", "dans", "pour", "que", "et", "en",
+             "francais"}  # fmt: skip
+_EN_WORDS = {*QUESTION_WORDS["en"], "the", "of", "was", "were", "is", "are", "at", "with", "on",
+             "in", "and", "english", "that"}  # fmt: skip
 
 TYPES = (
     ("count", r"\b(how many|how much|combien)\b"),
