@@ -154,6 +154,27 @@ short headlines full of place names fool any detector."""
 DETECT_CHARS = 300  # a paragraph's opening tells its language; the rest only costs time
 
 
+LANGUAGE_CODE_RE = re.compile(r"([a-z]{2})(?:[-_][a-z0-9]{2,8})*")
+OTHER_NAMES = {"anglais": "en", "français": "fr", "francais": "fr", "englisch": "en"}
+
+
+@functools.lru_cache(maxsize=256)
+def language_code(declared: str | None) -> str | None:
+    """The ISO 639-1 code of a declared language ("en", "en-US", "fr_FR", "French",
+    "français"), or None for anything else ("klingon!!", "12"): the release's language
+    is then detected from its text, as when none is declared."""
+    value = (declared or "").strip().lower()
+    if match := LANGUAGE_CODE_RE.fullmatch(value):
+        return match.group(1)
+    if value in OTHER_NAMES:
+        return OTHER_NAMES[value]
+    if value.upper() in LANGUAGES:
+        from lingua import Language
+
+        return str(getattr(Language, value.upper()).iso_code_639_1.name.lower())
+    return None
+
+
 def _letters(text: str) -> int:
     return sum(map(str.isalpha, text))
 
@@ -205,7 +226,7 @@ def build_release(raw: RawRelease, *, release_id: str | None = None) -> Release:
     ):
         detected[i] = lang
 
-    release_lang = (raw.language or "").strip().lower()[:2] or _majority(spans, detected)
+    release_lang = language_code(raw.language) or _majority(spans, detected)
     paragraphs = tuple(
         Paragraph(s, e, lang if (lang := detected[k]) and letters[k] >= MIN_OTHER else release_lang)
         for k, (s, e) in enumerate(spans)

@@ -7,7 +7,16 @@ For each release found under the given paths:
   version stays searchable until the new one is complete;
 - ``prune``: releases whose source under those paths disappeared are removed.
 
-A bad file or line is reported with its reason and never stops the run.
+A bad file or line is reported with its reason and never stops the run: any
+exception while loading, parsing, chunking or storing one release rejects that
+release (the store removes what it had written of it) and the run goes on. Only
+the store itself failing (lost server, read-only or damaged store) stops a run,
+with a :class:`~qa_bot.errors.StoreError`.
+
+Release ids: a record's own ``id``, else one derived from the file name. A file
+whose derived id is taken by another file is the same release when it holds the
+same content (a copy of the corpus elsewhere) or when the other file is gone (it
+moved); otherwise it gets an id of its own (the name and a hash of its path).
 """
 
 from __future__ import annotations
@@ -22,6 +31,7 @@ from typing import Any
 
 from qa_bot.app import App
 from qa_bot.embedders import Embedder, OpenAIEmbedder
+from qa_bot.errors import QaBotError
 from qa_bot.store import ChromaStore
 from qa_bot.store.chroma import chunk_meta
 from qa_bot.store.lexical import LexicalIndex, rows_from, tokens_of
@@ -29,7 +39,7 @@ from qa_bot.types import Chunk, IngestReport, Rejection, Release, ReleaseInfo
 
 from .chunking import Chunker
 from .embedding import EmbedAhead
-from .loaders import RawRelease, discover, load_file
+from .loaders import MB, Limits, RawRelease, discover, load_file
 from .metadata import METADATA_VERSION, build_release, derive_id
 
 MAX_AHEAD = 16
@@ -58,7 +68,9 @@ class Ingestor:
         lexical: LexicalIndex | None = None,
         embed_workers: int = 0,
         workers_from: int = 100,
+        limits: Limits | None = None,
     ) -> None:
+        self.limits = limits or Limits()
         self.store = store
         self.embedder = embedder
         self.chunker = chunker
@@ -84,9 +96,14 @@ class Ingestor:
 
         todo: list[_Todo] = []
         seen: dict[str, str] = {}
+        versions: dict[str, str] = {}
         unchanged = 0
         for raw in self._load(files, rejected):
-            rid = self._unique_id(raw, index, seen)
+            version = self.version_of(raw)
+            rid = self._unique_id(raw, version, index, seen, versions)
+            if rid in seen and versions[rid] == version:
+                skipped.append(f"{raw.source} (the same release as {seen[rid]})")
+                continue
             if rid in seen:
                 rejected.append(
                     Rejection(
@@ -97,7 +114,7 @@ class Ingestor:
                 )
                 continue
             seen[rid] = raw.source
-            version = self.version_of(raw)
+            versions[rid] = version
             known = index.get(rid)
             if known is not None and known.version == version:
                 unchanged += 1
@@ -115,8 +132,8 @@ class Ingestor:
             nonlocal added, updated, embedded, done
             batch, fresh, ticket = in_flight.popleft()
             vectors.update(zip(fresh, ahead.result(ticket), strict=True))
+            batch = self._write(batch, vectors, rejected)
             items = [(release, t.version, chunks) for t, release, chunks in batch]
-            self.store.write(items, [vectors[c.text] for _, _, chunks in items for c in chunks])
             written.extend(items)
             if self.lexical is not None:  # tokenised here, while the worker embeds ahead
                 lexical_rows.extend(
@@ -178,6 +195,50 @@ class Ingestor:
         )
 
     # -------------------------------------------------------------- helpers
+    def _write(
+        self, batch: list[_Item], vectors: dict[str, Any], rejected: list[Rejection]
+    ) -> list[_Item]:
+        """Write a batch; when it fails for something other than the store itself, write
+        its releases one by one and reject those that fail. Returns what was written."""
+
+        def write(items: list[_Item]) -> None:
+            self.store.write(
+                [(release, t.version, chunks) for t, release, chunks in items],
+                [vectors[c.text] for _, _, chunks in items for c in chunks],
+            )
+
+        try:
+            write(batch)
+            return batch
+        except QaBotError:
+            raise  # the store failed (lost server, read-only, damaged): stop the run
+        except Exception:
+            if len(batch) == 1:
+                return self._write_one(batch[0], write, rejected)
+        ok: list[_Item] = []
+        for item in batch:
+            ok.extend(self._write_one(item, write, rejected))
+        return ok
+
+    @staticmethod
+    def _write_one(
+        item: _Item, write: Callable[[list[_Item]], None], rejected: list[Rejection]
+    ) -> list[_Item]:
+        try:
+            write([item])
+        except QaBotError:
+            raise
+        except Exception as exc:  # the store removed what it had written of this release
+            rejected.append(
+                Rejection(
+                    item[0].raw.source,
+                    f"could not be stored ({type(exc).__name__}: {str(exc)[:200]}); "
+                    "what was stored before is kept",
+                )
+            )
+            return []
+        return [item]
+
     def _update_lexical(
         self,
         written: list[tuple[Release, str, list[Chunk]]],
@@ -205,25 +266,37 @@ class Ingestor:
             generation=generation,
         )
 
-    @staticmethod
-    def _load(files: Iterable[Path], rejected: list[Rejection]) -> Iterable[RawRelease]:
+    def _load(self, files: Iterable[Path], rejected: list[Rejection]) -> Iterable[RawRelease]:
         for path in files:
-            for loaded in load_file(path.resolve()):
+            for loaded in load_file(path.resolve(), self.limits):
                 if isinstance(loaded, Rejection):
                     rejected.append(loaded)
                 else:
                     yield loaded
 
     @staticmethod
-    def _unique_id(raw: RawRelease, index: dict[str, ReleaseInfo], seen: dict[str, str]) -> str:
-        """A derived id that is taken by another file gets a suffix from its path."""
+    def _unique_id(
+        raw: RawRelease,
+        version: str,
+        index: dict[str, ReleaseInfo],
+        seen: dict[str, str],
+        versions: dict[str, str],
+    ) -> str:
+        """A derived id that is taken by another file gets a suffix from its path, unless
+        that file holds the same content (a copy) or is gone (the file moved)."""
         rid = derive_id(raw)
         if raw.release_id:
             return rid
-        other = index.get(rid)
-        taken = (other is not None and other.source != raw.source) or (
-            rid in seen and seen[rid] != raw.source
-        )
+        if rid in seen:
+            taken = seen[rid] != raw.source and versions[rid] != version
+        else:
+            other = index.get(rid)
+            taken = (
+                other is not None
+                and other.source != raw.source
+                and other.version != version
+                and Path(other.source).exists()
+            )
         if taken:
             rid = f"{rid}-{hashlib.sha1(raw.source.encode()).hexdigest()[:6]}"
         return rid
@@ -231,11 +304,32 @@ class Ingestor:
     def _batches(self, todo: list[_Todo], rejected: list[Rejection]) -> Iterable[list[_Item]]:
         batch: list[_Item] = []
         size = 0
+        limit = self.limits.release_chunks
         for t in todo:
-            release = build_release(t.raw, release_id=t.release_id)
-            chunks = self.chunker.chunk(release, t.version)
+            try:
+                release = build_release(t.raw, release_id=t.release_id)
+                chunks = self.chunker.chunk(release, t.version)
+            except Exception as exc:  # one release only; nothing of it was stored yet
+                rejected.append(
+                    Rejection(
+                        t.raw.source,
+                        f"could not be split into sentences ({type(exc).__name__}: "
+                        f"{str(exc)[:200]}): re-save it as plain text",
+                    )
+                )
+                continue
             if not chunks:
                 rejected.append(Rejection(t.raw.source, "no sentences to index in the text"))
+                continue
+            if len(chunks) > limit:
+                rejected.append(
+                    Rejection(
+                        t.raw.source,
+                        f"too many chunks ({len(chunks):,}; the limit is {limit:,} per release, "
+                        "QA_BOT_MAX_RELEASE_CHUNKS): split the release, or raise "
+                        "QA_BOT_MAX_RELEASE_CHUNKS",
+                    )
+                )
                 continue
             batch.append((t, release, chunks))
             size += len(chunks)
@@ -262,6 +356,12 @@ def build_ingestor(app: App) -> Ingestor:
         # local models are CPU-bound: embed in a worker process beside parsing and writing
         # (one: more of them contend with the writer for 2 cores and load the model twice)
         embed_workers=0 if isinstance(app.embedder, OpenAIEmbedder) else 1,
+        limits=Limits(
+            file_bytes=int(app.settings.max_file_mb * MB),
+            unpacked_bytes=int(app.settings.max_unpacked_mb * MB),
+            release_chars=app.settings.max_release_chars,
+            release_chunks=app.settings.max_release_chunks,
+        ),
     )
 
 

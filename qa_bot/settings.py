@@ -115,6 +115,36 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("QA_BOT_MAX_ANSWER_TOKENS", "max_answer_tokens"),
         description="Longest answer the model may write, in tokens.",
     )
+    max_file_mb: float = Field(
+        default=32,
+        gt=0,
+        validation_alias=AliasChoices("QA_BOT_MAX_FILE_MB", "max_file_mb"),
+        description="Largest file ingest reads, in MB (a bigger one is rejected unread).",
+    )
+    max_unpacked_mb: float = Field(
+        default=64,
+        gt=0,
+        validation_alias=AliasChoices("QA_BOT_MAX_UNPACKED_MB", "max_unpacked_mb"),
+        description="Largest DOCX/PDF content once decompressed, in MB (zip and stream bombs).",
+    )
+    max_release_chars: int = Field(
+        default=500_000,
+        ge=1000,
+        validation_alias=AliasChoices("QA_BOT_MAX_RELEASE_CHARS", "max_release_chars"),
+        description="Longest release text, in characters.",
+    )
+    max_release_chunks: int = Field(
+        default=2000,
+        ge=10,
+        validation_alias=AliasChoices("QA_BOT_MAX_RELEASE_CHUNKS", "max_release_chunks"),
+        description="Most chunks (sentences) one release may have.",
+    )
+    max_question_chars: int = Field(
+        default=2000,
+        ge=10,
+        validation_alias=AliasChoices("QA_BOT_MAX_QUESTION_CHARS", "max_question_chars"),
+        description="Longest question, in characters.",
+    )
     cache_dir: Path = Field(
         default_factory=default_cache_dir,
         validation_alias=AliasChoices("QA_BOT_CACHE_DIR", "cache_dir"),

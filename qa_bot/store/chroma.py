@@ -12,20 +12,27 @@ Two collections:
 Replacing a release never leaves it unsearchable: new chunks are written
 first, then the registry switches to the new version, then old chunks are
 deleted. A crash in between leaves extra chunks of a version the registry does
-not name; readers ignore them and :meth:`ChromaStore.sweep` removes them.
+not name; readers ignore them and :meth:`ChromaStore.sweep` removes them. A write
+that fails (a record Chroma refuses) removes the chunks it had added.
+
+What Chroma, SQLite or the connection to a server raise (read-only or damaged
+store, a server lost mid-session) reaches callers as a :class:`StoreError`
+naming the fix; anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import functools
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlparse
 
 from ..embedders import Embedder
-from ..errors import EmbedderMismatchError, StoreError
+from ..errors import EmbedderMismatchError, QaBotError, StoreError
 from ..types import Chunk, Paragraph, Release, ReleaseInfo, StoreStats
 
 SCHEMA = 1
@@ -37,6 +44,27 @@ def date_int(value: dt.date | None) -> int:
     return value.year * 10000 + value.month * 100 + value.day if value else 0
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _guarded(method: F) -> F:
+    """Turn what the store's back end raises into a StoreError that names the fix."""
+
+    @functools.wraps(method)
+    def wrapper(self: ChromaStore, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except QaBotError:
+            raise
+        except Exception as exc:
+            error = self._store_error(exc)
+            if error is None:
+                raise
+            raise error from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
 class ChromaStore:
     def __init__(
         self,
@@ -45,9 +73,12 @@ class ChromaStore:
         collection: str = "releases",
         path: Path | None = None,
         url: str | None = None,
+        create: bool = True,
     ) -> None:
         if (path is None) == (url is None):
             raise StoreError("Give the store a directory or a Chroma server URL (one of them).")
+        self.create = create
+        """False: an embedded store directory that does not exist is an error, not made."""
         self.embedder = embedder
         self.collection_name = collection
         self.path = path
@@ -87,6 +118,12 @@ class ChromaStore:
                 ) from exc
         else:
             assert self.path is not None
+            if not self.create and not (self.path / "chroma.sqlite3").is_file():
+                raise StoreError(
+                    f"No store at {self.path}: check the path given with --store or "
+                    f"QA_BOT_STORE, or ingest releases there first (`qa-bot ingest PATH "
+                    f"--store {self.path}`)."
+                )
             try:
                 self.path.mkdir(parents=True, exist_ok=True)
                 self._client = chromadb.PersistentClient(
@@ -138,6 +175,46 @@ class ChromaStore:
         self._chunks, self._docs = chunks, docs
         return chunks, docs
 
+    def _store_error(self, exc: Exception) -> StoreError | None:
+        """A StoreError for what the back end raised, or None when it is not the store's."""
+        import sqlite3
+
+        import httpx
+        from chromadb.errors import ChromaError
+
+        name = type(exc).__name__
+        text = " ".join(str(exc).split())[:200] or name
+        lower = text.lower()
+        if self.url and isinstance(exc, httpx.TransportError | ConnectionError):
+            return StoreError(
+                f"Lost the Chroma server at {self.url} ({name}: {text}). Check that `chroma "
+                "run` is still running there (restart it if not), then try again."
+            )
+        if not isinstance(exc, ChromaError | sqlite3.Error | OSError | httpx.HTTPError):
+            return None
+        where = self.location
+        if "readonly" in lower or "read-only" in lower or isinstance(exc, PermissionError):
+            return StoreError(
+                f"The store at {where} is read-only ({text}): qa-bot writes to its store even "
+                "to answer (Chroma opens it for writing). Give this user write access, or copy "
+                "the store to a writable place and point --store or QA_BOT_STORE at the copy."
+            )
+        if any(m in lower for m in ("not a database", "malformed", "corrupt", "disk i/o")):
+            return StoreError(
+                f"The store at {where} is damaged ({text}): restore it from a backup, or move "
+                f"it away and ingest the releases again (`qa-bot ingest PATH --store {where}`)."
+            )
+        if "disk is full" in lower or "no space" in lower:
+            return StoreError(
+                f"The disk holding the store at {where} is full ({text}): free some space, "
+                "then run the command again."
+            )
+        return StoreError(
+            f"The store at {where} failed ({name}: {text}). Run `qa-bot stats` to check it; "
+            "if it keeps failing, restore it from a backup or ingest the releases again into "
+            "a new --store."
+        )
+
     def _stored_embedder(self, client: Any) -> str | None:
         try:
             col = client.get_collection(self.collection_name)
@@ -156,6 +233,10 @@ class ChromaStore:
 
     @property
     def exists(self) -> bool:
+        return self._exists()
+
+    @_guarded
+    def _exists(self) -> bool:
         return self._open(create=False) is not None
 
     def _cols(self) -> tuple[Any, Any]:
@@ -164,6 +245,7 @@ class ChromaStore:
         return opened
 
     # ------------------------------------------------------------------ reading
+    @_guarded
     def release_index(self) -> dict[str, ReleaseInfo]:
         """Every release's metadata (no text), by release id."""
         if self._open(create=False) is None:
@@ -174,6 +256,7 @@ class ChromaStore:
             out[rid] = _info_from_meta(rid, meta)
         return out
 
+    @_guarded
     def get_releases(self, release_ids: Sequence[str]) -> dict[str, Release]:
         if not release_ids or self._open(create=False) is None:
             return {}
@@ -184,12 +267,15 @@ class ChromaStore:
             for rid, meta, text in zip(got["ids"], got["metadatas"], got["documents"], strict=True)
         }
 
+    @_guarded
     def count_releases(self) -> int:
         return 0 if self._open(create=False) is None else int(self._cols()[1].count())
 
+    @_guarded
     def count_chunks(self) -> int:
         return 0 if self._open(create=False) is None else int(self._cols()[0].count())
 
+    @_guarded
     def stats(self) -> StoreStats:
         index = self.release_index()
         languages: dict[str, int] = {}
@@ -210,6 +296,7 @@ class ChromaStore:
         )
 
     # ------------------------------------------------------------------ writing
+    @_guarded
     def write(
         self,
         items: Sequence[tuple[Release, str, Sequence[Chunk]]],
@@ -230,27 +317,42 @@ class ChromaStore:
 
         vectors = np.asarray(embeddings, dtype=np.float32)
         step = self._max_batch()
-        for i in range(0, len(all_chunks), step):
-            part = all_chunks[i : i + step]
-            # `add`, not `upsert` (slower): a chunk id names its version, and chunks of an
-            # unfinished earlier write were swept before this run
-            chunks_col.add(
-                ids=[c.chunk_id for c in part],
-                embeddings=vectors[i : i + step],
-                documents=[c.text for c in part],
-                metadatas=[chunk_meta(c, by_id[c.release_id]) for c in part],
-            )
-        for method, group in (
-            (docs.add, [it for it in items if it[0].release_id not in existed]),
-            (docs.upsert, [it for it in items if it[0].release_id in existed]),
-        ):
-            if group:
-                method(
-                    ids=[release.release_id for release, _, _ in group],
-                    embeddings=[_DUMMY] * len(group),
-                    documents=[release.text for release, _, _ in group],
-                    metadatas=[_release_meta(r, v, len(chunks)) for r, v, chunks in group],
+        added: list[Chunk] = []
+        registered: set[str] = set()
+        try:
+            for i in range(0, len(all_chunks), step):
+                part = all_chunks[i : i + step]
+                # `add`, not `upsert` (slower): a chunk id names its version, and chunks of an
+                # unfinished earlier write were swept before this run
+                chunks_col.add(
+                    ids=[c.chunk_id for c in part],
+                    embeddings=vectors[i : i + step],
+                    documents=[c.text for c in part],
+                    metadatas=[chunk_meta(c, by_id[c.release_id]) for c in part],
                 )
+                added.extend(part)
+            for method, group in (
+                (docs.add, [it for it in items if it[0].release_id not in existed]),
+                (docs.upsert, [it for it in items if it[0].release_id in existed]),
+            ):
+                if group:
+                    method(
+                        ids=[release.release_id for release, _, _ in group],
+                        embeddings=[_DUMMY] * len(group),
+                        documents=[release.text for release, _, _ in group],
+                        metadatas=[_release_meta(r, v, len(chunks)) for r, v, chunks in group],
+                    )
+                    registered.update(release.release_id for release, _, _ in group)
+        except Exception:
+            # no orphans: the chunks of releases the registry does not name are removed
+            orphans = [c.chunk_id for c in added if c.release_id not in registered]
+            with contextlib.suppress(Exception):  # else the next run's sweep removes them
+                for i in range(0, len(orphans), PAGE):
+                    chunks_col.delete(ids=orphans[i : i + PAGE])
+            if registered:
+                with contextlib.suppress(Exception):
+                    self._bump()
+            raise
         self._bump()
         replaced = [(r.release_id, v) for r, v, _ in items if r.release_id in existed]
         if replaced:
@@ -267,6 +369,7 @@ class ChromaStore:
                 }
             )
 
+    @_guarded
     def delete(self, release_ids: Iterable[str]) -> list[str]:
         """Delete releases and their chunks; returns the ids that existed."""
         ids = list(release_ids)
@@ -280,6 +383,7 @@ class ChromaStore:
             self._bump()
         return list(found)
 
+    @_guarded
     def sweep(self, index: Mapping[str, ReleaseInfo] | None = None) -> int:
         """Remove chunks no registry record names (left by an interrupted write)."""
         if self._open(create=False) is None:
@@ -305,6 +409,7 @@ class ChromaStore:
         _, docs = self._cols()
         docs.modify(metadata={"qa_bot.schema": SCHEMA, "qa_bot.generation": uuid.uuid4().hex})
 
+    @_guarded
     def generation(self) -> str | None:
         """Changes whenever releases are written or deleted (by any process or client)."""
         from chromadb.errors import NotFoundError
@@ -318,12 +423,26 @@ class ChromaStore:
 
     def all_chunks(self) -> Iterable[tuple[dict[str, Any], str]]:
         """Every chunk's metadata (with its id as ``chunk_id``) and text."""
+        pages = self._all_chunks()
+        while True:
+            try:
+                item = self._next(pages)
+            except StopIteration:
+                return
+            yield item
+
+    @_guarded
+    def _next(self, items: Iterator[Any]) -> Any:
+        return next(items)
+
+    def _all_chunks(self) -> Iterator[tuple[dict[str, Any], str]]:
         if self._open(create=False) is None:
             return
         chunks_col, _ = self._cols()
         for cid, meta, text in _paged(chunks_col, include=["metadatas", "documents"]):
             yield {**meta, "chunk_id": cid}, text
 
+    @_guarded
     def query(
         self, embedding: Sequence[float], *, k: int, where: dict[str, Any] | None
     ) -> list[tuple[dict[str, Any], float]]:
@@ -344,6 +463,7 @@ class ChromaStore:
             )
         ]
 
+    @_guarded
     def embeddings(self, chunk_ids: Sequence[str]) -> dict[str, list[float]]:
         """Stored vectors of chunks, by id."""
         if not chunk_ids or self._open(create=False) is None:
@@ -351,6 +471,7 @@ class ChromaStore:
         got = self._cols()[0].get(ids=list(chunk_ids), include=["embeddings"])
         return {cid: list(vec) for cid, vec in zip(got["ids"], got["embeddings"], strict=True)}
 
+    @_guarded
     def all_releases(self) -> dict[str, Release]:
         """Every release with its text (for readers that keep them in memory)."""
         if self._open(create=False) is None:
