@@ -15,12 +15,15 @@ from .answering import Answerer
 from .answering.extractive import ExtractiveAnswerer
 from .answering.service import QA
 from .embedders import Embedder, make_embedder
+from .errors import ConfigError
 from .feedback import FeedbackStore
 from .retrieval import Retriever
 from .settings import Settings
 from .store import ChromaStore
 from .store.lexical import LexicalIndex
 from .tokens import TokenCounter
+
+GENERATORS = ("auto", "extractive", "openai")
 
 
 @dataclass
@@ -51,6 +54,12 @@ class App:
     def generator_name(self, requested: str | None = None) -> str:
         """extractive, or openai when asked for or when an OpenAI server is configured."""
         choice = requested or self.settings.generator
+        if choice not in GENERATORS:
+            raise ConfigError(
+                f"Unknown generator {choice!r}: use extractive (offline) or openai "
+                "(--generator or QA_BOT_GENERATOR; auto picks openai when OPENAI_API_KEY or "
+                "OPENAI_BASE_URL is set)."
+            )
         if choice == "auto":
             s = self.settings
             return "openai" if (s.openai_api_key or s.openai_base_url) else "extractive"
@@ -61,7 +70,12 @@ class App:
         answerer: Answerer = self.extractive
         if name == "openai":
             answerer = self.llm
-        return QA(retriever=self.retriever, answerer=answerer, fallback=self.extractive)
+        return QA(
+            retriever=self.retriever,
+            answerer=answerer,
+            fallback=self.extractive,
+            max_question_chars=self.settings.max_question_chars,
+        )
 
     @cached_property
     def llm(self) -> Answerer:
@@ -79,8 +93,13 @@ class App:
         )
 
 
-def build_app(settings: Settings, *, embedder: Embedder | None = None) -> App:
-    """Everything the CLI and UI need, from settings (``embedder`` overrides, for tests)."""
+def build_app(
+    settings: Settings, *, embedder: Embedder | None = None, create: bool = True
+) -> App:
+    """Everything the CLI and UI need, from settings (``embedder`` overrides, for tests).
+
+    ``create=False``: commands that only read refuse an embedded store directory that
+    does not exist (a typo in --store) instead of making an empty one."""
     embedder = embedder or make_embedder(
         settings.embedder,
         openai_model=settings.embedding_model,
@@ -92,6 +111,7 @@ def build_app(settings: Settings, *, embedder: Embedder | None = None) -> App:
         collection=settings.collection,
         path=None if settings.chroma_url else settings.store,
         url=settings.chroma_url,
+        create=create,
     )
     tokens = TokenCounter(encoding=settings.tokenizer, cache_dir=settings.cache_dir / "tiktoken")
     lexical = LexicalIndex(directory=lexical_dir(settings))

@@ -46,11 +46,12 @@ UrlOpt = Annotated[
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 
 
-def _app(store: Path | None, chroma_url: str | None) -> App:
+def _app(store: Path | None, chroma_url: str | None, *, create: bool = False) -> App:
+    """The app; only ``ingest`` creates a store directory that does not exist yet."""
     from .app import build_app
     from .settings import load_settings
 
-    return build_app(load_settings(store=store, chroma_url=chroma_url))
+    return build_app(load_settings(store=store, chroma_url=chroma_url), create=create)
 
 
 def _print_json(data: Any) -> None:
@@ -86,7 +87,7 @@ def ingest(
     from ingest.pipeline import build_ingestor
 
     try:
-        qa = _app(store, chroma_url)
+        qa = _app(store, chroma_url, create=True)
         ingestor = build_ingestor(qa)
         if as_json or not sys.stderr.isatty():
             report = ingestor.run(paths, prune=prune)
@@ -262,8 +263,8 @@ def _filters(since: str | None, until: str | None, lang: list[str] | None) -> An
     )
 
 
-def _render(answer: Any, *, sources_only: bool = False) -> str:
-    lines = [] if sources_only else [answer.text, ""]
+def _render(answer: Any) -> str:
+    lines = [answer.text, ""]
     for c in answer.citations:
         when = c.date.isoformat() if c.date else "undated"
         where = f" {c.url}" if c.url else ""
@@ -294,23 +295,20 @@ def ask(
         if as_json:
             answer = qa.ask(question, filters=filters, k=k)
             _print_json(answer.as_json())
+        elif qa_app.generator_name(generator) == "openai" and sys.stderr.isatty():
+            # the model's raw text is not shown as it streams: its markers are only
+            # checked (unknown ones dropped, the rest renumbered) once it has finished
+            from rich.console import Console
+
+            with Console(stderr=True).status("The model is writing the answer…"):
+                answer = qa.ask(question, filters=filters, k=k)
+            sys.stdout.write(_render(answer) + "\n")
         else:
-            answer = None
-            for piece in qa.stream(question, filters=filters, k=k):
-                if isinstance(piece, str):
-                    if qa_app.generator_name(generator) == "openai":
-                        sys.stdout.write(piece)
-                        sys.stdout.flush()
-                else:
-                    answer = piece
-            assert answer is not None
-            if qa_app.generator_name(generator) == "openai" and not answer.notice:
-                sys.stdout.write("\n\n" + _render(answer, sources_only=True) + "\n")
-            else:
-                sys.stdout.write(_render(answer) + "\n")
+            answer = qa.ask(question, filters=filters, k=k)
+            sys.stdout.write(_render(answer) + "\n")
     except QaBotError as exc:
         raise _fail(exc) from None
-    if answer is not None and answer.notice:
+    if answer.notice:
         typer.echo(f"Note: {answer.notice}", err=True)
 
 
@@ -335,6 +333,12 @@ def chat(
             question = input("\n> ").strip()
         except (EOFError, KeyboardInterrupt):
             break
+        except UnicodeDecodeError:
+            typer.echo(
+                "Error: that line is not UTF-8 text: type it again, or set the terminal to UTF-8.",
+                err=True,
+            )
+            continue
         if not question:
             break
         if question == "/new":
@@ -427,7 +431,6 @@ def ui(
 ) -> None:
     """The chat in the browser (Streamlit), headless, usage statistics off."""
     import os
-    import subprocess
 
     env = dict(os.environ)
     if store:
@@ -436,7 +439,12 @@ def ui(
         env["QA_BOT_CHROMA_URL"] = chroma_url
     script = Path(__file__).resolve().parent.parent / "ui" / "app.py"
     typer.echo(f"qa-bot chat on http://{host}:{port}")
-    done = subprocess.run(
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # this process becomes Streamlit (exec): SIGTERM or SIGINT from a service manager,
+    # a container runtime or Ctrl-C reaches the server itself, and nothing is orphaned
+    os.execve(
+        sys.executable,
         [
             sys.executable,
             "-m",
@@ -452,9 +460,8 @@ def ui(
             "--server.address",
             host,
         ],
-        env=env,
+        env,
     )
-    raise typer.Exit(done.returncode)
 
 
 @app.command()

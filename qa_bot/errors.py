@@ -9,7 +9,8 @@ them without a traceback. Anything that is not a ``QaBotError`` is a bug.
     ├── StoreError         the vector store cannot be opened, or was built differently
     │   └── EmbedderMismatchError
     ├── EmbedderError      the embedding backend failed or is not installed
-    └── GeneratorError     the answer model failed (the caller falls back)
+    ├── GeneratorError     the answer model failed (the caller falls back)
+    └── QuestionError      a question that cannot be asked (empty, too long, not text)
 """
 
 from __future__ import annotations
@@ -40,4 +41,8 @@ class EmbedderError(QaBotError):
 
 
 class GeneratorError(QaBotError):
+    pass
+
+
+class QuestionError(QaBotError):
     pass

@@ -11,7 +11,7 @@ import dataclasses
 import time
 from collections.abc import Iterator, Sequence
 
-from ..errors import GeneratorError
+from ..errors import GeneratorError, QuestionError
 from ..retrieval import Retriever
 from ..text import terms
 from ..types import Answer, Filters, Turn
@@ -26,7 +26,9 @@ class QA:
         retriever: Retriever,
         answerer: Answerer,
         fallback: Answerer,
+        max_question_chars: int = 2000,
     ) -> None:
+        self.max_question_chars = max_question_chars
         self.retriever = retriever
         self.answerer = answerer
         self.fallback = fallback
@@ -55,6 +57,7 @@ class QA:
         k: int = 5,
     ) -> Iterator[str | Answer]:
         """Text as it is written (at once for the extractive answerer), then the Answer."""
+        check_question(question, self.max_question_chars)
         started = time.perf_counter()
         query, prefer = self._resolve(question, history)
         retrieved = self.retriever.search(
@@ -104,3 +107,25 @@ class QA:
             p.release_id for p in previous.answer.passages[:2]
         ]
         return query, list(dict.fromkeys(prefer))
+
+
+def check_question(question: str, max_chars: int) -> None:
+    """Refuse what cannot be a question: not text, nothing in it, or too long."""
+    try:
+        question.encode("utf-8")
+    except UnicodeEncodeError:
+        raise QuestionError(
+            "The question holds bytes that are not text (not UTF-8): type it again, or set "
+            "the terminal to UTF-8."
+        ) from None
+    if not any(ch.isalnum() for ch in question):
+        raise QuestionError(
+            "Ask something: the question has no words in it (only spaces, punctuation or "
+            "symbols)."
+        )
+    if len(question) > max_chars:
+        raise QuestionError(
+            f"The question is too long ({len(question):,} characters; the limit is "
+            f"{max_chars:,}, QA_BOT_MAX_QUESTION_CHARS): ask it in fewer words, or raise "
+            "QA_BOT_MAX_QUESTION_CHARS."
+        )

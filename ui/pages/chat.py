@@ -102,14 +102,20 @@ def feedback(app, i: int, answer: Answer) -> None:  # type: ignore[no-untyped-de
 
 def main() -> None:
     st.title("Ask the press releases")
+    history = turns()
     try:
         app = get_app()
         filters = sidebar(app)
-    except QaBotError as exc:
+        app.retriever.refresh()
+    except QaBotError as exc:  # e.g. the Chroma server was lost: the conversation is kept
+        for turn in history:
+            with st.chat_message("user"):
+                st.markdown(escape(turn.question))
+            with st.chat_message("assistant"):
+                render_answer(turn.answer, {})
         st.error(str(exc))
         return
     releases = app.retriever.releases
-    history = turns()
     for i, turn in enumerate(history):
         with st.chat_message("user"):
             st.markdown(escape(turn.question))
