@@ -13,7 +13,7 @@ LLAMA_CPP := 0.3.36
 # it proves the tests need no network. Elsewhere conftest.py refuses non-loopback sockets.
 OFFLINE := $(shell unshare -n true 2>/dev/null && command -v ip >/dev/null && echo yes)
 
-.PHONY: run test check lint typecheck install install-test test-servers eval bench clean
+.PHONY: run test check lint typecheck install install-test test-servers eval fit bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -58,12 +58,17 @@ bench: install
 	$(PY) bench/ingest_throughput.py
 	$(PY) bench/query_latency.py
 
-# the dev question set over the whole corpus, ours beside the LangChain-tutorial baseline
+# the shared questions (tune and holdout) and our dev set over the whole corpus, scored by
+# ../shared/eval/score.py, ours beside the LangChain-tutorial baseline
 eval: install
 	rm -rf .qa-bot/eval-store
 	$(QA_BOT) ingest $(CORPUS) --store .qa-bot/eval-store
-	$(QA_BOT) eval eval/dev.jsonl --store .qa-bot/eval-store --generator extractive \
-	  --out .qa-bot/eval-predictions.jsonl --baseline
+	$(PY) eval/run.py --store .qa-bot/eval-store
+
+# refit qa_bot/params.json (retrieval weights, the answerer's models) from the training
+# questions; needs the test extra (scikit-learn)
+fit: install-test
+	$(PY) eval/fit.py --store .qa-bot/eval-store
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -49,7 +49,7 @@ class App:
 
     @cached_property
     def extractive(self) -> ExtractiveAnswerer:
-        return ExtractiveAnswerer(retriever=self.retriever)
+        return ExtractiveAnswerer(library=self.retriever)
 
     def generator_name(self, requested: str | None = None) -> str:
         """extractive, or openai when asked for or when an OpenAI server is configured."""
@@ -93,9 +93,7 @@ class App:
         )
 
 
-def build_app(
-    settings: Settings, *, embedder: Embedder | None = None, create: bool = True
-) -> App:
+def build_app(settings: Settings, *, embedder: Embedder | None = None, create: bool = True) -> App:
     """Everything the CLI and UI need, from settings (``embedder`` overrides, for tests).
 
     ``create=False``: commands that only read refuse an embedded store directory that

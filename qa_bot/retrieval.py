@@ -32,7 +32,8 @@ from .types import Filters, Passage, Release, Sentence
 
 @dataclass(frozen=True)
 class RetrievalConfig:
-    """Calibrated on eval/dev.jsonl (see README, "Calibration")."""
+    """How retrieval fuses its branches. The weights in use are fitted by ``eval/fit.py``
+    (:meth:`fitted`); the defaults here only start that fit."""
 
     dense_k: int = 40
     lexical_k: int = 40
@@ -47,6 +48,15 @@ class RetrievalConfig:
     """Weight of BM25 over whole passages in the fusion."""
     per_release: int = 2
     """At most this many passages of one release in the results."""
+
+    @classmethod
+    def fitted(cls) -> RetrievalConfig:
+        """The weights in ``qa_bot/params.json``."""
+        import dataclasses
+
+        from .fitted import load
+
+        return dataclasses.replace(cls(), **load().retrieval)
 
 
 @dataclass(frozen=True)
@@ -88,7 +98,7 @@ class Retriever:
         self.store = store
         self.embedder = embedder
         self.lexical = lexical
-        self.config = config or RetrievalConfig()
+        self.config = config or RetrievalConfig.fitted()
         self._generation: str | None | bool = False  # False: never loaded
         self._lock = threading.Lock()
         self.releases: dict[str, Release] = {}
@@ -244,6 +254,24 @@ class Retriever:
             if len(passages) >= k:
                 break
         return Retrieved(tuple(passages), period, (time.perf_counter() - started) * 1000)
+
+    # ------------------------------------------------------------ what the answerer reads
+    def embed(self, texts: list[str]) -> list[list[float]]:
+        return self.embedder.embed(texts)
+
+    def vectors(self, chunk_ids: Sequence[str]) -> dict[str, list[float]]:
+        return self.store.embeddings(chunk_ids)
+
+    def titles(self, release_id: str) -> tuple[str, ...]:
+        """A release's title in every language it has one."""
+        release = self.releases.get(release_id)
+        return tuple(dict.fromkeys([release.title, *release.titles.values()])) if release else ()
+
+    def idf(self, term: str) -> float:
+        return self.lexical.idf(term)
+
+    def df(self, term: str) -> int:
+        return self.lexical.df(term)
 
     def release_passages(self, release_id: str) -> list[Passage]:
         """Every passage of a release, in order (scores 0): context around a hit."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -13,6 +14,21 @@ _FR_WORDS = {*QUESTION_WORDS["fr"], "est", "le", "la", "les", "des", "du", "une"
              "francais"}  # fmt: skip
 _EN_WORDS = {*QUESTION_WORDS["en"], "the", "of", "was", "were", "is", "are", "at", "with", "on",
              "in", "and", "english", "that"}  # fmt: skip
+
+# words that say what kind of answer is wanted rather than what it is about
+GENERIC_WORDS = (
+    "topics topic subjects subject covered discussed issues themes sujets sujet abordés "
+    "discutés thèmes else autre happened report reported information details français "
+    "anglais english french say spoke speak parole"
+)
+
+
+@functools.cache
+def generic_words() -> frozenset[str]:
+    """Words that ask for a kind of answer ("which topics were covered") and say nothing
+    of what it is about: they are not the question's telling words."""
+    return frozenset(terms(GENERIC_WORDS))
+
 
 TYPES = (
     ("count", r"\b(how many|how much|combien)\b"),

@@ -3,59 +3,55 @@
 The multilingual sentence embedder places single words close to their
 translations ("opened"/"ouvert" 0.87, "meeting"/"réunion" 0.93,
 "killed"/"tués" 0.84), so a question's words can be found in a sentence of
-another language without a dictionary. Vectors are cached per word.
+another language without a dictionary. Vectors are cached per word; how near
+counts as "the same" is left to the fitted answerer (the similarities are features).
 """
 
 from __future__ import annotations
 
-import math
 import threading
-from collections.abc import Iterable
-
-from ..embedders import Embedder
-
-SAME = 0.75
-"""Similarity from which two words count as translations of each other."""
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 
 class WordMatcher:
-    def __init__(self, embedder: Embedder, *, limit: int = 200_000) -> None:
-        self.embedder = embedder
+    def __init__(
+        self, embed: Callable[[list[str]], Sequence[Sequence[float]]], *, limit: int = 200_000
+    ) -> None:
+        self.embed = embed
         self.limit = limit
-        self._vectors: dict[str, list[float]] = {}
+        self._vectors: dict[str, Any] = {}
         self._lock = threading.Lock()
 
-    def _ensure(self, words: Iterable[str]) -> None:
+    def prepare(self, words: Iterable[str]) -> None:
+        """Embed, in one batch, the words about to be compared."""
+        import numpy as np
+
         missing = [w for w in dict.fromkeys(words) if w not in self._vectors]
         if not missing:
             return
-        vectors = self.embedder.embed(missing)
+        vectors = np.asarray(self.embed(missing), dtype=np.float32)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        norms[norms == 0] = 1.0
+        vectors = vectors / norms
         with self._lock:
             if len(self._vectors) + len(missing) > self.limit:
                 self._vectors.clear()
             for w, v in zip(missing, vectors, strict=True):
-                norm = math.sqrt(sum(x * x for x in v)) or 1.0
-                self._vectors[w] = [x / norm for x in v]
+                self._vectors[w] = v
 
-    def prepare(self, words: Iterable[str]) -> None:
-        """Embed, in one batch, the words about to be compared."""
-        self._ensure(words)
+    def nearest(self, words: Sequence[str], among: Sequence[str]) -> list[float]:
+        """For each of ``words``, its highest similarity to a word of ``among`` (1 for the
+        word itself; 0 when ``among`` is empty)."""
+        import numpy as np
 
-    def matched(
-        self, question: Iterable[str], words: Iterable[str], *, threshold: float = SAME
-    ) -> set[str]:
-        """The question words that have a translation (or themselves) among ``words``."""
-        q = list(dict.fromkeys(question))
-        w = list(dict.fromkeys(words))
-        self._ensure(q + w)
-        found = set()
-        for t in q:
-            vt = self._vectors[t]
-            for x in w:
-                if (
-                    x == t
-                    or sum(a * b for a, b in zip(vt, self._vectors[x], strict=True)) >= threshold
-                ):
-                    found.add(t)
-                    break
-        return found
+        if not words:
+            return []
+        pool = list(dict.fromkeys(among))
+        if not pool:
+            return [0.0] * len(words)
+        self.prepare([*words, *pool])
+        a = np.stack([self._vectors[w] for w in words])
+        b = np.stack([self._vectors[w] for w in pool])
+        best = (a @ b.T).max(axis=1)
+        return [1.0 if w in pool else float(s) for w, s in zip(words, best, strict=True)]

@@ -1,0 +1,342 @@
+"""Fit every weight and threshold that decides an answer; write ``qa_bot/params.json``.
+
+usage: python eval/fit.py [--store DIR] [--corpus DIR] [--out PATH] [--check]
+
+Training questions (never the holdout split):
+- the ``tune`` split of ``../shared/eval/questions.jsonl``;
+- ``eval/dev.jsonl`` (written with the code) and ``eval/train/*.jsonl`` (written from the
+  releases by people who did not see the code);
+each with ``must_include`` strings and ``source_ids`` (or ``type: unanswerable``).
+
+Steps, each deterministic (so a rerun writes the same file, byte for byte):
+1. retrieval: the fusion weights, by grid search on the recall@5 and MRR of the gold
+   releases;
+2. sentences: a logistic model of "this candidate holds a must_include string of a gold
+   release" over :data:`qa_bot.answering.features.SENTENCE_FEATURES`;
+3. refusal: a logistic model of "the releases do not answer" over the question features,
+   from out-of-fold sentence probabilities; its threshold maximises balanced accuracy;
+4. selection: how close to the best a further sentence must score, and how many at most,
+   by grid search on must_include accuracy (answers kept short).
+``--check`` refits and fails if the result differs from the file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+sys.path.insert(0, str(SHARED / "eval"))
+sys.path.insert(0, str(ROOT))
+
+FOLDS = 5
+SEED = 0
+PRECISION = 6
+RETRIEVAL_GRID = {
+    "dense_weight": (0.3, 0.6, 1.0),
+    "passage_weight": (1.0, 2.0, 3.0),
+    "time_boost": (0.5, 1.0),
+}
+EXTRA_GRID = tuple(round(0.05 * i, 2) for i in range(4, 21))
+MAX_SENTENCES_GRID = (1, 2, 3)
+
+
+def training_questions() -> list[dict]:
+    rows = []
+    shared = SHARED / "eval" / "questions.jsonl"
+    for line in shared.read_text(encoding="utf-8").splitlines():
+        if line.strip() and json.loads(line).get("split") == "tune":
+            rows.append(json.loads(line))
+    for path in [ROOT / "eval" / "dev.jsonl", *sorted((ROOT / "eval" / "train").glob("*.jsonl"))]:
+        rows += [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+    return [r for r in rows if r.get("type") == "unanswerable" or r.get("must_include")]
+
+
+def gold(row: dict, release_id: str) -> bool:
+    from score import rid_matches  # the shared scorer's rule for the NATO item
+
+    return any(rid_matches(g, {"release_id": release_id}) for g in row.get("source_ids") or ())
+
+
+def build_store(corpus: Path, store: Path) -> None:
+    if not (store / "chroma.sqlite3").exists():
+        subprocess.run(
+            [sys.executable, "-m", "qa_bot.cli", "ingest", str(corpus), "--store", str(store)],
+            check=True,
+        )
+
+
+def bootstrap_params():  # type: ignore[no-untyped-def]
+    """Neutral parameters to compute features with before anything is fitted."""
+    from qa_bot.answering.features import QUESTION_FEATURES, SENTENCE_FEATURES
+    from qa_bot.fitted import Logistic, Params
+
+    def zero(names: tuple[str, ...]) -> Logistic:
+        n = len(names)
+        return Logistic(names, (0.0,) * n, 0.0, (0.0,) * n, (1.0,) * n)
+
+    return Params(zero(SENTENCE_FEATURES), zero(QUESTION_FEATURES), 1.0, 1.0, 1, {})
+
+
+class Fitter:
+    def __init__(self, store: Path) -> None:
+        from qa_bot.answering.extractive import ExtractiveAnswerer
+        from qa_bot.answering.service import QA
+        from qa_bot.app import build_app
+        from qa_bot.retrieval import RetrievalConfig, Retriever
+        from qa_bot.settings import Settings
+
+        app = build_app(Settings(store=store))
+        self.retriever = Retriever(
+            store=app.store, embedder=app.embedder, lexical=app.lexical, config=RetrievalConfig()
+        )
+        self.answerer = ExtractiveAnswerer(library=self.retriever, params=bootstrap_params())
+        self.qa = QA(retriever=self.retriever, answerer=self.answerer, fallback=self.answerer)
+
+    def retrieve(self, question: str, history: list) -> tuple:  # type: ignore[type-arg]
+        query, prefer = self.qa._resolve(question, history)
+        return self.retriever.search(question, k=5, prefer=prefer, query=query).passages
+
+    def history(self, row: dict) -> list:  # type: ignore[type-arg]
+        """The conversation before the question, answered by the current answerer."""
+        from qa_bot.types import Turn
+
+        turns: list[Turn] = []
+        for earlier in row.get("history") or ():
+            passages = self.retrieve(earlier, turns)
+            turns.append(Turn(earlier, self.answerer.answer(earlier, passages, turns)))
+        return turns
+
+
+# ---------------------------------------------------------------------- 1. retrieval
+def fit_retrieval(fitter: Fitter, rows: list[dict]) -> dict[str, float]:
+    from qa_bot.retrieval import RetrievalConfig
+
+    answerable = [r for r in rows if r.get("source_ids") and r.get("type") != "unanswerable"]
+    histories = [fitter.history(r) for r in answerable]
+    best: tuple[float, dict[str, float]] | None = None
+    keys = list(RETRIEVAL_GRID)
+    import itertools
+
+    for values in itertools.product(*(RETRIEVAL_GRID[k] for k in keys)):
+        weights = dict(zip(keys, values, strict=True))
+        fitter.retriever.config = dataclasses.replace(RetrievalConfig(), **weights)
+        total = 0.0
+        for row, turns in zip(answerable, histories, strict=True):
+            ranked = list(
+                dict.fromkeys(p.release_id for p in fitter.retrieve(row["question"], turns))
+            )
+            rank = next((i for i, rid in enumerate(ranked[:5], 1) if gold(row, rid)), None)
+            total += (1.0 + 1.0 / rank) if rank else 0.0
+        if best is None or total > best[0]:
+            best = (total, weights)
+    assert best is not None
+    fitter.retriever.config = dataclasses.replace(RetrievalConfig(), **best[1])
+    print(f"retrieval: {best[1]} (recall@5 + MRR summed: {best[0]:.1f})", file=sys.stderr)
+    return best[1]
+
+
+# ---------------------------------------------------------------------- 2-4. the answerer
+@dataclasses.dataclass
+class Example:
+    row: dict
+    scored: object
+    labels: list[int]
+    texts: list[str]
+
+
+def examples(fitter: Fitter, rows: list[dict]) -> list[Example]:
+    from must_include import matches
+
+    from qa_bot.text import resolve_relative_dates
+
+    out = []
+    for row in rows:
+        turns = fitter.history(row)
+        passages = fitter.retrieve(row["question"], turns)
+        scored = fitter.answerer.score(row["question"], passages, turns)
+        texts, labels = [], []
+        for c in scored.candidates:  # type: ignore[attr-defined]
+            s, p = c.sentence, c.passage
+            text = resolve_relative_dates(s.text, p.date, s.language)
+            texts.append(text)
+            holds = any(matches(text, [m]) for m in row.get("must_include") or ())
+            on_gold = not row.get("source_ids") or gold(row, p.release_id)
+            labels.append(int(holds and on_gold and row.get("type") != "unanswerable"))
+        out.append(Example(row, scored, labels, texts))
+    return out
+
+
+def folds(n: int) -> list[int]:
+    """Question i belongs to fold i mod FOLDS (questions, not sentences, are split)."""
+    return [i % FOLDS for i in range(n)]
+
+
+def fit_logistic(x, y, names):  # type: ignore[no-untyped-def]
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    from qa_bot.fitted import Logistic
+
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
+    scale[scale == 0] = 1.0
+    model = LogisticRegression(C=1.0, max_iter=5000, solver="lbfgs")
+    model.fit((x - mean) / scale, y)
+    return Logistic(
+        tuple(names),
+        tuple(round(float(c), PRECISION) for c in model.coef_[0]),
+        round(float(model.intercept_[0]), PRECISION),
+        tuple(round(float(m), PRECISION) for m in mean),
+        tuple(round(float(s), PRECISION) for s in np.asarray(scale)),
+    )
+
+
+def fit_answerer(data: list[Example]) -> dict:
+    import numpy as np
+
+    from qa_bot.answering import features as F
+
+    fold_of = folds(len(data))
+    xs = [e.scored.x for e in data]  # type: ignore[attr-defined]
+    ys = [np.array(e.labels) for e in data]
+    sentence = fit_logistic(np.vstack(xs), np.concatenate(ys), F.SENTENCE_FEATURES)
+
+    # out-of-fold sentence probabilities: what the refusal model and the selection see
+    oof: list = [None] * len(data)
+    for k in range(FOLDS):
+        train = [i for i in range(len(data)) if fold_of[i] != k]
+        model = fit_logistic(
+            np.vstack([xs[i] for i in train]), np.concatenate([ys[i] for i in train]),
+            F.SENTENCE_FEATURES,
+        )  # fmt: skip
+        for i in range(len(data)):
+            if fold_of[i] == k:
+                oof[i] = model.probability(xs[i]) if len(xs[i]) else np.zeros(0)
+
+    def qvec(i: int, probabilities) -> np.ndarray:  # type: ignore[no-untyped-def]
+        s = data[i].scored
+        return F.question_vector(
+            s.query, s.candidates, s.x, probabilities,  # type: ignore[attr-defined]
+            float(s.question[F.QUESTION_FEATURES.index("unseen_unmatched")]),  # type: ignore[attr-defined]
+        )  # fmt: skip
+
+    qx = np.array([qvec(i, oof[i]) for i in range(len(data))])
+    qy = np.array([int(e.row.get("type") == "unanswerable") for e in data])
+    abstain = fit_logistic(qx, qy, F.QUESTION_FEATURES)
+    # the threshold, on out-of-fold refusal probabilities: best balanced accuracy
+    refuse = np.zeros(len(data))
+    for k in range(FOLDS):
+        train = [i for i in range(len(data)) if fold_of[i] != k]
+        model = fit_logistic(qx[train], qy[train], F.QUESTION_FEATURES)
+        test = [i for i in range(len(data)) if fold_of[i] == k]
+        refuse[test] = model.probability(qx[test])
+    candidates = sorted({round(float(r), 3) for r in refuse} | {1.0})
+    best_t, best_j = 1.0, -1.0
+    for t in candidates:
+        tpr = float(np.mean(refuse[qy == 1] >= t)) if qy.any() else 0.0
+        tnr = float(np.mean(refuse[qy == 0] < t))
+        if tpr + tnr > best_j:
+            best_t, best_j = t, tpr + tnr
+    print(f"refusal: threshold {best_t} balanced accuracy {best_j / 2:.3f}", file=sys.stderr)
+
+    extra, most = fit_selection(data, oof, refuse < best_t)
+    return {
+        "sentence": logistic_json(sentence),
+        "abstain": {**logistic_json(abstain), "threshold": best_t},
+        "select": {"extra": extra, "max_sentences": most},
+    }
+
+
+def fit_selection(data: list[Example], oof: list, answered) -> tuple[float, int]:  # type: ignore[no-untyped-def]
+    """(extra, max_sentences) with the best must_include accuracy over the answerable
+    questions answered; among ties, the shortest answers."""
+    import numpy as np
+    from must_include import matches
+
+    best: tuple[tuple[float, float], float, int] | None = None
+    for most in MAX_SENTENCES_GRID:
+        for extra in EXTRA_GRID:
+            right, lengths = 0, []
+            for e, probabilities, ok in zip(data, oof, answered, strict=True):
+                if e.row.get("type") == "unanswerable" or not ok or not len(probabilities):
+                    continue
+                order = np.argsort(-probabilities, kind="stable")
+                top = probabilities[order[0]]
+                chosen = [int(order[0])]
+                for i in order[1:]:
+                    if len(chosen) >= most or probabilities[i] < extra * top:
+                        break
+                    if e.texts[int(i)].strip() not in {e.texts[j].strip() for j in chosen}:
+                        chosen.append(int(i))
+                text = " ".join(e.texts[i] for i in chosen)
+                right += matches(text, e.row["must_include"])
+                lengths.append(len(text.split()))
+            key = (right, -statistics.median(lengths) if lengths else 0.0)
+            if best is None or key > best[0]:
+                best = (key, extra, most)
+    assert best is not None
+    print(f"selection: extra {best[1]} max {best[2]} (right {best[0][0]})", file=sys.stderr)
+    return best[1], best[2]
+
+
+def logistic_json(model) -> dict:  # type: ignore[no-untyped-def]
+    return {
+        "features": list(model.features),
+        "coef": list(model.coef),
+        "intercept": model.intercept,
+        "mean": list(model.mean),
+        "scale": list(model.scale),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--store", type=Path, help="a store of the corpus (made if missing)")
+    parser.add_argument("--corpus", type=Path, default=SHARED / "corpus")
+    parser.add_argument("--out", type=Path, default=ROOT / "qa_bot" / "params.json")
+    parser.add_argument("--check", action="store_true", help="fail if the file would change")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        store = args.store or Path(tmp) / "store"
+        build_store(args.corpus, store)
+        rows = training_questions()
+        print(
+            f"{len(rows)} training questions "
+            f"({sum(r.get('type') == 'unanswerable' for r in rows)} unanswerable)",
+            file=sys.stderr,
+        )
+        fitter = Fitter(store)
+        retrieval = fit_retrieval(fitter, rows)
+        first = fit_answerer(examples(fitter, rows))
+        # again, with follow-ups' earlier turns answered by the first fit
+        from qa_bot.fitted import Params
+
+        fitter.answerer.params = Params.from_json({**first, "retrieval": retrieval})
+        params = {
+            **fit_answerer(examples(fitter, rows)),
+            "retrieval": retrieval,
+            "trained_on": {
+                "questions": len(rows),
+                "unanswerable": sum(r.get("type") == "unanswerable" for r in rows),
+            },
+        }
+    text = json.dumps(params, indent=1, sort_keys=True) + "\n"
+    if args.check:
+        same = args.out.exists() and args.out.read_text(encoding="utf-8") == text
+        print("params.json is up to date" if same else "params.json differs", file=sys.stderr)
+        return 0 if same else 1
+    args.out.write_text(text, encoding="utf-8")
+    print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,341 @@
+"""Every signal the extractive answerer scores with, computed in one place.
+
+The answerer and the fit script (``eval/fit.py``) both call :func:`sentence_matrix` and
+:func:`question_vector`, so what is fitted is exactly what answers. Adding a signal is one
+entry in ``SENTENCE_FEATURES`` (or ``QUESTION_FEATURES``) and one line computing it.
+
+A *candidate* is a sentence of a retrieved passage (or of a passage beside it in one of
+the best releases). Its features describe how well it matches the question (dense
+similarity, the question's words found in it and in its passage, across languages through
+stems and word vectors), how retrieval ranked it, where it stands in its release, and
+whether it holds the kind of thing the question asks for (a person for *who*, a date for
+*when*, a place for *where*, a number for *how many*, an enumeration for *which topics*)
+that the question does not already say.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..text import MONTHS, fold, terms
+from ..types import Passage, Sentence
+
+KINDS = ("who", "when", "where", "count", "list", "what")
+
+SENTENCE_FEATURES = (
+    "dense",  # cosine similarity of the sentence to the question
+    "dense_gap",  # how far below the best candidate's similarity
+    "overlap",  # IDF-weighted share of the question's words in the sentence
+    "overlap_gap",
+    "soft_overlap",  # the same through word vectors (translations, near synonyms)
+    "passage_overlap",  # the question's words in the sentence's passage and release titles
+    "fused",  # the sentence's fused retrieval score, relative to the best
+    "passage_score",  # its passage's retrieval score, relative to the best
+    "passage_rank",  # 1 / (1 + rank of the passage)
+    "release_rank",  # 1 / (1 + rank of the release)
+    "retrieved",  # the passage came from retrieval (not added as context)
+    "lead",  # first sentence of the release (title line, dateline and lead)
+    "position",  # position in the release, 0 at the start
+    "short",  # a title or a dateline rather than a sentence
+    "length",  # words / 40
+    "period",  # the release is dated in the period the question names
+    "same_language",
+    "wanted_language",  # in the language the user asked for ("en français ?")
+    "new_words",  # share of the sentence's words the question does not hold
+    "previous_release",  # follow-up: a release the last answer cited
+    "after_cited",  # follow-up: just after a sentence the last answer cited
+    "was_cited",  # follow-up: the sentence the last answer gave
+    "addresses_reader",  # speaks to the reader or the system: instructions, not facts
+    *(f"{kind}_fit" for kind in KINDS),  # holds what the question's kind asks for
+    *(f"{kind}_overlap" for kind in KINDS),  # overlap, per kind of question
+)
+
+QUESTION_FEATURES = (
+    "best",  # the best candidate's probability of answering
+    "second",  # the next one's
+    "best_dense",
+    "best_overlap",
+    "best_passage_overlap",
+    "unseen",  # share of the question's telling words found nowhere in the releases
+    "unseen_unmatched",  # ...nor near any word of the best candidate's passage
+    "period_named",  # the question names a period...
+    "period_missed",  # ...and no candidate is dated in it
+    "follow_up",
+    "cross_lingual",  # the best candidate is in another language than the question
+    *(f"is_{kind}" for kind in KINDS),
+)
+
+
+# ---------------------------------------------------------------------- what a sentence holds
+_ROLE = re.compile(
+    r"\b(gen|general|lt|lieutenant|col|colonel|maj|major|brig|adm|admiral|capt|captain|sgt|"
+    r"commander|commandant|spokesman|spokesperson|secretary|minister|president|chairman|"
+    r"director|governor|chief|mayor|general de|colonel|amiral|president|directeur|ministre|"
+    r"porte parole|secretaire|gouverneur|chef)\b"
+)
+_NAME = re.compile(r"\b[A-Z][a-zà-ÿ'’-]+(?:\s+(?:[A-Z]\.\s*)?[A-Z][a-zà-ÿ'’-]+)+")
+_PLACE = re.compile(
+    r"\b(province|district|village|city|town|region|area|base|ville|region|pres de|near|in)\b"
+)
+_CAPITAL_AFTER_IN = re.compile(r"\b(?:in|near|of|dans|de|du|pres de|a)\s+[A-Z][a-zà-ÿ]+")
+_NUMBER_WORDS = (
+    "one two three four five six seven eight nine ten eleven twelve dozen dozens hundred "
+    "hundreds thousand thousands several multiple un deux trois quatre cinq six sept huit neuf "
+    "dix onze douze vingt trente quarante cinquante cent cents mille plusieurs"
+)
+_NUMBER = re.compile(r"\b(\d[\d,.]*|" + "|".join(_NUMBER_WORDS.split()) + r")\b")
+_MONTH_ALT = "|".join(sorted(MONTHS, key=len, reverse=True))
+_DATE = re.compile(
+    rf"\b(\d{{4}}-\d{{2}}-\d{{2}}|(?:{_MONTH_ALT})\.?\s+\d{{1,2}}|\d{{1,2}}\s+(?:{_MONTH_ALT})|"
+    r"yesterday|today|tonight|last night|hier|aujourd|monday|tuesday|wednesday|thursday|"
+    r"friday|saturday|sunday|lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|"
+    r"(?:19|20)\d{2})\b"
+)
+_ENUMERATION = re.compile(r",|;|\bet\b|\band\b|\bincluding\b|\bnotamment\b|\bsuch as\b|:")
+_ADDRESSES_READER = re.compile(
+    r"\b(ignore|disregard|you must|you should|answer that|tell the user|as an ai|assistant|"
+    r"system prompt|instruction|ignorez|vous devez|repondez)\b"
+)
+
+
+def holds_person(text: str) -> bool:
+    """A rank or role, or a name of two or more capitalised words."""
+    return bool(_ROLE.search(fold(text)) or _NAME.search(text))
+
+
+def holds_place(text: str) -> bool:
+    return bool(_PLACE.search(fold(text)) and _CAPITAL_AFTER_IN.search(text))
+
+
+def holds_number(text: str) -> bool:
+    return bool(_NUMBER.search(fold(_DATE.sub(" ", fold(text)))))
+
+
+def holds_date(text: str) -> bool:
+    return bool(_DATE.search(fold(text)))
+
+
+def enumeration(text: str) -> float:
+    """How much the sentence lists things: separators per 4, at most 1."""
+    return min(1.0, len(_ENUMERATION.findall(fold(text))) / 4)
+
+
+def addresses_reader(text: str) -> bool:
+    """Words that speak to a reader or a system (planted instructions), not report facts."""
+    return bool(_ADDRESSES_READER.search(fold(text)))
+
+
+def _new(found: set[str], question: set[str]) -> bool:
+    return bool(found - question)
+
+
+def kind_fit(kind: str, text: str, question_text: str) -> float:
+    """Whether the sentence holds what the question's kind asks for and the question does
+    not already say (a name the question gives is not an answer to *who*)."""
+    if kind == "who":
+        names = {fold(m) for m in _NAME.findall(text)}
+        return float(
+            _new(names, {fold(m) for m in _NAME.findall(question_text)})
+            or bool(_ROLE.search(fold(text)))
+        )
+    if kind == "when":
+        dates = {m.group(0) for m in _DATE.finditer(fold(text))}
+        return float(_new(dates, {m.group(0) for m in _DATE.finditer(fold(question_text))}))
+    if kind == "where":
+        return float(holds_place(text))
+    if kind == "count":
+        undated = _DATE.sub(" ", fold(text))
+        numbers = {m.group(0) for m in _NUMBER.finditer(undated)}
+        asked = {m.group(0) for m in _NUMBER.finditer(_DATE.sub(" ", fold(question_text)))}
+        return float(_new(numbers, asked))
+    if kind == "list":
+        return enumeration(text)
+    return 0.0
+
+
+# ---------------------------------------------------------------------- the question
+@dataclass(frozen=True)
+class Query:
+    """A question analysed and embedded once, with what the conversation adds."""
+
+    text: str
+    language: str
+    kind: str
+    words: tuple[str, ...]
+    """Its telling words (folded terms, without period words or generic ones)."""
+    weights: tuple[float, ...]
+    """Each word's IDF in the releases."""
+    unseen: tuple[str, ...]
+    """Telling words that no release uses."""
+    period: tuple[dt.date, dt.date] | None
+    vector: Any
+    """Unit-length embedding (numpy)."""
+    follow_up: bool = False
+    previous: frozenset[str] = frozenset()
+    """Releases the last answer cited (follow-ups)."""
+    cited: frozenset[tuple[str, int]] = frozenset()
+    """(release, sentence start) the last answer cited (follow-ups)."""
+    cited_positions: frozenset[tuple[str, int]] = frozenset()
+    """(release, sentence position) the last answer cited (follow-ups)."""
+    wanted_language: str | None = None
+
+
+@dataclass(frozen=True)
+class Candidate:
+    sentence: Sentence
+    passage: Passage
+    passage_rank: int
+    release_rank: int
+    retrieved: bool
+    position: int
+    """The sentence's position in its release (0: the title line)."""
+    vector: Any = None
+    titles: tuple[str, ...] = field(default=())
+
+
+def position_of(chunk_id: str) -> int:
+    """A chunk id ends with its position in the release (``release:version:position``)."""
+    tail = chunk_id.rsplit(":", 1)[-1]
+    return int(tail) if tail.isdigit() else 0
+
+
+@functools.lru_cache(maxsize=4096)
+def _terms(text: str) -> tuple[str, ...]:
+    return tuple(terms(text))
+
+
+@functools.lru_cache(maxsize=2)
+def _stemmer(language: str) -> Any:
+    import Stemmer
+
+    return Stemmer.Stemmer({"fr": "french"}.get(language, "english"))
+
+
+@functools.lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """A word's stem in either language (English first, then French on what is left), so
+    "killed"/"kill" and "partenaires"/"partenaire" meet."""
+    return str(_stemmer("fr").stemWord(_stemmer("en").stemWord(word)))
+
+
+def _matched(words: Sequence[str], present: Sequence[str]) -> list[bool]:
+    """Which question words the text holds: exactly, by stem, or by a shared first five
+    letters (cognates across languages: "helicopters"/"helicopteres")."""
+    have = set(present)
+    stems = {stem(w) for w in have}
+    prefixes = {w[:5] for w in have if len(w) >= 5}
+    return [w in have or stem(w) in stems or (len(w) >= 5 and w[:5] in prefixes) for w in words]
+
+
+def overlap(query: Query, present: Sequence[str]) -> float:
+    total = sum(query.weights) or 1.0
+    hits = _matched(query.words, present)
+    return sum(w for w, hit in zip(query.weights, hits, strict=True) if hit) / total
+
+
+# ---------------------------------------------------------------------- the matrices
+def sentence_matrix(query: Query, candidates: Sequence[Candidate], soft: Any = None) -> Any:
+    """One row of ``SENTENCE_FEATURES`` per candidate (numpy, float64).
+
+    ``soft(words, sentence_terms) -> float`` gives the IDF-weighted share of the question's
+    words that have a near word in the sentence (word vectors); without it, 0."""
+    import numpy as np
+
+    n = len(candidates)
+    x = np.zeros((n, len(SENTENCE_FEATURES)))
+    if not n:
+        return x
+    col = {name: i for i, name in enumerate(SENTENCE_FEATURES)}
+    vectors = np.array(
+        [c.vector if c.vector is not None else np.zeros_like(query.vector) for c in candidates]
+    )
+    norms = np.linalg.norm(vectors, axis=1)
+    norms[norms == 0] = 1.0
+    dense = vectors @ query.vector / norms
+    top_fused = max((c.sentence.score for c in candidates), default=0.0) or 1.0
+    top_passage = max((c.passage.score for c in candidates), default=0.0) or 1.0
+    passage_overlap: dict[tuple[str, int], float] = {}
+    q_terms = set(_terms(query.text))
+    for i, c in enumerate(candidates):
+        s, p = c.sentence, c.passage
+        s_terms = _terms(s.text)
+        key = (p.release_id, p.start)
+        if key not in passage_overlap:
+            context = list(_terms(p.text)) + [t for title in c.titles for t in _terms(title)]
+            passage_overlap[key] = overlap(query, context)
+        row = x[i]
+        row[col["dense"]] = dense[i]
+        row[col["overlap"]] = overlap(query, s_terms)
+        if soft is not None and s.language != query.language:
+            row[col["soft_overlap"]] = soft(query, s_terms)
+        else:
+            row[col["soft_overlap"]] = row[col["overlap"]]
+        row[col["passage_overlap"]] = passage_overlap[key]
+        row[col["fused"]] = s.score / top_fused
+        row[col["passage_score"]] = p.score / top_passage
+        row[col["passage_rank"]] = 1 / (1 + c.passage_rank)
+        row[col["release_rank"]] = 1 / (1 + c.release_rank)
+        row[col["retrieved"]] = float(c.retrieved)
+        row[col["lead"]] = float(c.position <= 1)
+        row[col["position"]] = min(c.position, 20) / 20
+        row[col["short"]] = float(len(s.text) < 25 or s.text in c.titles)
+        row[col["length"]] = min(len(s.text.split()), 80) / 40
+        row[col["period"]] = float(
+            bool(query.period and p.date and query.period[0] <= p.date <= query.period[1])
+        )
+        row[col["same_language"]] = float(s.language == query.language)
+        row[col["wanted_language"]] = float(query.wanted_language == s.language)
+        row[col["new_words"]] = (
+            sum(t not in q_terms for t in s_terms) / len(s_terms) if s_terms else 0.0
+        )
+        row[col["previous_release"]] = float(p.release_id in query.previous)
+        row[col["after_cited"]] = float(
+            any((p.release_id, c.position - d) in query.cited_positions for d in (1, 2))
+        )
+        row[col["was_cited"]] = float((p.release_id, s.start) in query.cited)
+        row[col["addresses_reader"]] = float(addresses_reader(s.text))
+        row[col[f"{query.kind}_fit"]] = kind_fit(query.kind, s.text, query.text)
+        row[col[f"{query.kind}_overlap"]] = row[col["overlap"]]
+    x[:, col["dense_gap"]] = x[:, col["dense"]] - x[:, col["dense"]].max()
+    x[:, col["overlap_gap"]] = x[:, col["overlap"]] - x[:, col["overlap"]].max()
+    return x
+
+
+def question_vector(
+    query: Query,
+    candidates: Sequence[Candidate],
+    x: Any,
+    probabilities: Any,
+    unseen_unmatched: float,
+) -> Any:
+    """``QUESTION_FEATURES`` for the refuse/answer decision (numpy, float64)."""
+    import numpy as np
+
+    col = {name: i for i, name in enumerate(SENTENCE_FEATURES)}
+    v = np.zeros(len(QUESTION_FEATURES))
+    q = {name: i for i, name in enumerate(QUESTION_FEATURES)}
+    if len(candidates):
+        order = np.argsort(-probabilities, kind="stable")
+        best = int(order[0])
+        v[q["best"]] = probabilities[best]
+        v[q["second"]] = probabilities[int(order[1])] if len(order) > 1 else 0.0
+        v[q["best_dense"]] = x[:, col["dense"]].max()
+        v[q["best_overlap"]] = x[:, col["overlap"]].max()
+        v[q["best_passage_overlap"]] = x[:, col["passage_overlap"]].max()
+        v[q["cross_lingual"]] = float(candidates[best].sentence.language != query.language)
+        v[q["period_missed"]] = float(bool(query.period) and not x[:, col["period"]].any())
+    total = sum(query.weights) or 1.0
+    unseen = set(query.unseen)
+    v[q["unseen"]] = (
+        sum(w for t, w in zip(query.words, query.weights, strict=True) if t in unseen) / total
+    )
+    v[q["unseen_unmatched"]] = unseen_unmatched
+    v[q["period_named"]] = float(query.period is not None)
+    v[q["follow_up"]] = float(query.follow_up)
+    v[q[f"is_{query.kind}"]] = 1.0
+    return v
