@@ -56,7 +56,6 @@ class ReleaseRetriever(BaseRetriever):
     def _open_store(self) -> ReleaseRetriever:
         if self.retriever is None:
             from .app import build_app
-            from .errors import StoreError
             from .settings import load_settings
 
             settings = load_settings(
@@ -64,12 +63,8 @@ class ReleaseRetriever(BaseRetriever):
                 chroma_url=self.chroma_url,
                 collection=self.collection,
             )
-            if not settings.chroma_url and not settings.store.is_dir():
-                raise StoreError(
-                    f"No qa-bot store at {settings.store}: give the directory `qa-bot ingest` "
-                    "wrote to (store=... or QA_BOT_STORE), or a server (chroma_url=...)."
-                )
-            self.retriever = build_app(settings).retriever
+            # reading only: a path that holds no store is refused (StoreError), not created
+            self.retriever = build_app(settings, create=False).retriever
         return self
 
     def _get_relevant_documents(
