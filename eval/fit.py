@@ -46,6 +46,10 @@ RETRIEVAL_GRID = {
 }
 EXTRA_GRID = tuple(round(0.05 * i, 2) for i in range(4, 21))
 MAX_SENTENCES_GRID = (1, 2, 3)
+MEDIAN_WORDS = 40
+P90_WORDS = 70
+"""Answers stay answers, not passages: the selection may not make the training answers
+longer than this (median and 90th percentile, in words; the product's limits are 45 and 80)."""
 
 
 def training_questions() -> list[dict]:
@@ -279,7 +283,13 @@ def fit_selection(data: list[Example], oof: list, answered) -> tuple[float, int]
                 text = " ".join(e.texts[i] for i in chosen)
                 right += matches(text, e.row["must_include"])
                 lengths.append(len(text.split()))
-            key = (right, -statistics.median(lengths) if lengths else 0.0)
+            if not lengths:
+                continue
+            lengths.sort()
+            p90 = lengths[min(len(lengths) - 1, int(len(lengths) * 0.9))]
+            if statistics.median(lengths) > MEDIAN_WORDS or p90 > P90_WORDS:
+                continue
+            key = (right, -statistics.median(lengths))
             if best is None or key > best[0]:
                 best = (key, extra, most)
     assert best is not None
@@ -303,6 +313,11 @@ def main() -> int:
     parser.add_argument("--corpus", type=Path, default=SHARED / "corpus")
     parser.add_argument("--out", type=Path, default=ROOT / "qa_bot" / "params.json")
     parser.add_argument("--check", action="store_true", help="fail if the file would change")
+    parser.add_argument(
+        "--keep-retrieval",
+        action="store_true",
+        help="reuse the retrieval weights of the current file (faster, for development)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         store = args.store or Path(tmp) / "store"
@@ -314,7 +329,13 @@ def main() -> int:
             file=sys.stderr,
         )
         fitter = Fitter(store)
-        retrieval = fit_retrieval(fitter, rows)
+        if args.keep_retrieval:
+            from qa_bot.retrieval import RetrievalConfig
+
+            retrieval = json.loads(args.out.read_text(encoding="utf-8"))["retrieval"]
+            fitter.retriever.config = dataclasses.replace(RetrievalConfig(), **retrieval)
+        else:
+            retrieval = fit_retrieval(fitter, rows)
         first = fit_answerer(examples(fitter, rows))
         # again, with follow-ups' earlier turns answered by the first fit
         from qa_bot.fitted import Params

@@ -56,7 +56,9 @@ class RetrievalConfig:
 
         from .fitted import load
 
-        return dataclasses.replace(cls(), **load().retrieval)
+        fields = {f.name for f in dataclasses.fields(cls)}
+        weights = {k: v for k, v in load().retrieval.items() if k in fields}
+        return dataclasses.replace(cls(), **weights)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)

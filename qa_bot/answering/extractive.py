@@ -122,7 +122,7 @@ class ExtractiveAnswerer:
 
         query = self.query(question, history)
         candidates = self.candidates(query, passages)
-        x = F.sentence_matrix(query, candidates, soft=self._soft)
+        x = F.sentence_matrix(query, candidates, soft=self._soft, near=self._near)
         probabilities = self.params.sentence.probability(x) if len(candidates) else np.zeros(0)
         unmatched = self._unseen_unmatched(query, candidates, probabilities)
         qv = F.question_vector(query, candidates, x, probabilities, unmatched)
@@ -191,6 +191,7 @@ class ExtractiveAnswerer:
             cited=cited,
             cited_positions=positions,
             wanted_language=wanted,
+            focus=F.focus_word(q.text),
         )
 
     def _positions(self, cited: frozenset[tuple[str, int]]) -> list[tuple[str, int]]:
@@ -245,6 +246,9 @@ class ExtractiveAnswerer:
         total = sum(query.weights) or 1.0
         near = self.words.nearest(list(query.words), list(sentence_terms))
         return sum(w * max(0.0, s) for w, s in zip(query.weights, near, strict=True)) / total
+
+    def _near(self, word: str, sentence_terms: Sequence[str]) -> float:
+        return self.words.nearest([word], list(sentence_terms))[0]
 
     def _unseen_unmatched(
         self, query: F.Query, candidates: Sequence[F.Candidate], probabilities: Any

@@ -34,6 +34,10 @@ SENTENCE_FEATURES = (
     "overlap_gap",
     "soft_overlap",  # the same through word vectors (translations, near synonyms)
     "passage_overlap",  # the question's words in the sentence's passage and release titles
+    "release_overlap",  # ...in the candidates of its release (the event is the one asked about)
+    "release_dense",  # the best similarity among the candidates of its release
+    "novel_overlap",  # question words it holds that its release's best match does not
+    "focus",  # holds the word the question asks about ("which *village*", "quelle *quantité*")
     "fused",  # the sentence's fused retrieval score, relative to the best
     "passage_score",  # its passage's retrieval score, relative to the best
     "passage_rank",  # 1 / (1 + rank of the passage)
@@ -51,8 +55,15 @@ SENTENCE_FEATURES = (
     "after_cited",  # follow-up: just after a sentence the last answer cited
     "was_cited",  # follow-up: the sentence the last answer gave
     "addresses_reader",  # speaks to the reader or the system: instructions, not facts
+    "enumeration",  # lists things (what was found, seized, discussed)
+    "number",  # holds a number that is not a date
+    "name",  # holds a name the question does not
+    "date",  # holds a date or a day
+    "place",  # holds a place ("in Kunar province")
+    "quote",  # quotes someone or says who said it
     *(f"{kind}_fit" for kind in KINDS),  # holds what the question's kind asks for
     *(f"{kind}_overlap" for kind in KINDS),  # overlap, per kind of question
+    *(f"asks_{kind}" for kind in KINDS),  # the question's kind
 )
 
 QUESTION_FEATURES = (
@@ -61,6 +72,11 @@ QUESTION_FEATURES = (
     "best_dense",
     "best_overlap",
     "best_passage_overlap",
+    "best_release_overlap",  # the question's words in the best candidate's release
+    "best_fit",  # the best candidate holds what the question's kind asks for
+    "release_fit",  # ...or another candidate of its release does
+    "focus_in_release",  # the word asked about is in the best candidate's release
+    "has_focus",  # the question asks about a word ("which *village*")
     "unseen",  # share of the question's telling words found nowhere in the releases
     "unseen_unmatched",  # ...nor near any word of the best candidate's passage
     "period_named",  # the question names a period...
@@ -96,6 +112,7 @@ _DATE = re.compile(
     r"friday|saturday|sunday|lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|"
     r"(?:19|20)\d{2})\b"
 )
+_QUOTE = re.compile(r"[\"“”«»]|\bsaid\b|\bsays\b|\ba (?:dit|déclaré|indiqué|souligné)\b")
 _ENUMERATION = re.compile(r",|;|\bet\b|\band\b|\bincluding\b|\bnotamment\b|\bsuch as\b|:")
 _ADDRESSES_READER = re.compile(
     r"\b(ignore|disregard|you must|you should|answer that|tell the user|as an ai|assistant|"
@@ -128,6 +145,22 @@ def enumeration(text: str) -> float:
 def addresses_reader(text: str) -> bool:
     """Words that speak to a reader or a system (planted instructions), not report facts."""
     return bool(_ADDRESSES_READER.search(fold(text)))
+
+
+_FOCUS = re.compile(
+    r"\b(?:which|what|whose|how many|how much|quel|quelle|quels|quelles|combien d|combien de|"
+    r"in which|dans quel|dans quelle)\b\W+(.*)"
+)
+
+
+def focus_word(question: str) -> str | None:
+    """The first telling word after the question word: "Which *village* ...", "Quelle
+    *quantité* ...", "How many *kilograms* ..." (None when the question has none)."""
+    m = _FOCUS.search(fold(question).replace("’", "'"))
+    if not m:
+        return None
+    found = terms(m.group(1))
+    return found[0] if found else None
 
 
 def _new(found: set[str], question: set[str]) -> bool:
@@ -183,6 +216,8 @@ class Query:
     cited_positions: frozenset[tuple[str, int]] = frozenset()
     """(release, sentence position) the last answer cited (follow-ups)."""
     wanted_language: str | None = None
+    focus: str | None = None
+    """The word the question asks about: "which *district*", "how many *kilograms*"."""
 
 
 @dataclass(frozen=True)
@@ -239,11 +274,15 @@ def overlap(query: Query, present: Sequence[str]) -> float:
 
 
 # ---------------------------------------------------------------------- the matrices
-def sentence_matrix(query: Query, candidates: Sequence[Candidate], soft: Any = None) -> Any:
+def sentence_matrix(
+    query: Query, candidates: Sequence[Candidate], soft: Any = None, near: Any = None
+) -> Any:
     """One row of ``SENTENCE_FEATURES`` per candidate (numpy, float64).
 
-    ``soft(words, sentence_terms) -> float`` gives the IDF-weighted share of the question's
-    words that have a near word in the sentence (word vectors); without it, 0."""
+    ``soft(query, sentence_terms) -> float`` gives the IDF-weighted share of the question's
+    words that have a near word in the sentence (word vectors); ``near(word, terms) ->
+    float`` the similarity of a word to the nearest of ``terms``. Without them, exact
+    matches only."""
     import numpy as np
 
     n = len(candidates)
@@ -299,11 +338,53 @@ def sentence_matrix(query: Query, candidates: Sequence[Candidate], soft: Any = N
         )
         row[col["was_cited"]] = float((p.release_id, s.start) in query.cited)
         row[col["addresses_reader"]] = float(addresses_reader(s.text))
+        row[col["enumeration"]] = enumeration(s.text)
+        row[col["number"]] = float(holds_number(s.text))
+        row[col["name"]] = kind_fit("who", s.text, query.text)
+        row[col["date"]] = float(holds_date(s.text))
+        row[col["place"]] = float(holds_place(s.text))
+        row[col["quote"]] = float(bool(_QUOTE.search(s.text)))
+        row[col[f"asks_{query.kind}"]] = 1.0
         row[col[f"{query.kind}_fit"]] = kind_fit(query.kind, s.text, query.text)
         row[col[f"{query.kind}_overlap"]] = row[col["overlap"]]
+    _release_features(query, candidates, x, col, near)
     x[:, col["dense_gap"]] = x[:, col["dense"]] - x[:, col["dense"]].max()
     x[:, col["overlap_gap"]] = x[:, col["overlap"]] - x[:, col["overlap"]].max()
     return x
+
+
+def _release_features(
+    query: Query, candidates: Sequence[Candidate], x: Any, col: dict[str, int], near: Any
+) -> None:
+    """What a sentence's release holds: the question's event may be told in the lead while
+    the asked fact sits in a later sentence."""
+    by_release: dict[str, list[int]] = {}
+    for i, c in enumerate(candidates):
+        by_release.setdefault(c.passage.release_id, []).append(i)
+    for members in by_release.values():
+        words = [t for i in members for t in _terms(candidates[i].sentence.text)]
+        words += [t for title in candidates[members[0]].titles for t in _terms(title)]
+        release_overlap = overlap(query, words)
+        best = max(members, key=lambda i: (x[i, col["dense"]] + x[i, col["overlap"]], -i))
+        best_hits = _matched(query.words, _terms(candidates[best].sentence.text))
+        total = sum(query.weights) or 1.0
+        for i in members:
+            x[i, col["release_overlap"]] = release_overlap
+            x[i, col["release_dense"]] = x[members, col["dense"]].max()
+            hits = _matched(query.words, _terms(candidates[i].sentence.text))
+            x[i, col["novel_overlap"]] = (
+                sum(
+                    w for w, h, b in zip(query.weights, hits, best_hits, strict=True) if h and not b
+                )
+                / total
+            )
+    if query.focus:
+        for i, c in enumerate(candidates):
+            present = _terms(c.sentence.text)
+            if _matched([query.focus], present)[0]:
+                x[i, col["focus"]] = 1.0
+            elif near is not None and c.sentence.language != query.language:
+                x[i, col["focus"]] = max(0.0, near(query.focus, present))
 
 
 def question_vector(
@@ -328,6 +409,16 @@ def question_vector(
         v[q["best_overlap"]] = x[:, col["overlap"]].max()
         v[q["best_passage_overlap"]] = x[:, col["passage_overlap"]].max()
         v[q["cross_lingual"]] = float(candidates[best].sentence.language != query.language)
+        v[q["best_release_overlap"]] = x[best, col["release_overlap"]]
+        fit = x[:, col[f"{query.kind}_fit"]]
+        same = [
+            i
+            for i, c in enumerate(candidates)
+            if c.passage.release_id == candidates[best].passage.release_id
+        ]
+        v[q["best_fit"]] = fit[best]
+        v[q["release_fit"]] = fit[same].max()
+        v[q["focus_in_release"]] = x[same, col["focus"]].max()
         v[q["period_missed"]] = float(bool(query.period) and not x[:, col["period"]].any())
     total = sum(query.weights) or 1.0
     unseen = set(query.unseen)
@@ -337,5 +428,6 @@ def question_vector(
     v[q["unseen_unmatched"]] = unseen_unmatched
     v[q["period_named"]] = float(query.period is not None)
     v[q["follow_up"]] = float(query.follow_up)
+    v[q["has_focus"]] = float(query.focus is not None)
     v[q[f"is_{query.kind}"]] = 1.0
     return v

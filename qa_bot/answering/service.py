@@ -120,8 +120,7 @@ def check_question(question: str, max_chars: int) -> None:
         ) from None
     if not any(ch.isalnum() for ch in question):
         raise QuestionError(
-            "Ask something: the question has no words in it (only spaces, punctuation or "
-            "symbols)."
+            "Ask something: the question has no words in it (only spaces, punctuation or symbols)."
         )
     if len(question) > max_chars:
         raise QuestionError(
