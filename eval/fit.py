@@ -99,7 +99,7 @@ class Fitter:
 
         app = build_app(Settings(store=store))
         self.retriever = Retriever(
-            store=app.store, embedder=app.embedder, lexical=app.lexical, config=RetrievalConfig()
+            store=app.store, embedder=app.embedder, index=app.index, config=RetrievalConfig()
         )
         self.answerer = ExtractiveAnswerer(library=self.retriever, params=bootstrap_params())
         self.qa = QA(retriever=self.retriever, answerer=self.answerer, fallback=self.answerer)

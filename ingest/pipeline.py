@@ -33,8 +33,8 @@ from qa_bot.app import App
 from qa_bot.embedders import Embedder, OpenAIEmbedder
 from qa_bot.errors import QaBotError
 from qa_bot.store import ChromaStore
-from qa_bot.store.chroma import chunk_meta
-from qa_bot.store.lexical import LexicalIndex, rows_from, tokens_of
+from qa_bot.store.index import SearchIndex
+from qa_bot.store.indexing import SegmentBuilder, Vocab, commit, rebuild, tokens_of
 from qa_bot.types import Chunk, IngestReport, Rejection, Release, ReleaseInfo
 
 from .chunking import Chunker
@@ -65,7 +65,7 @@ class Ingestor:
         embedder: Embedder,
         chunker: Chunker,
         batch_size: int = 256,
-        lexical: LexicalIndex | None = None,
+        index: SearchIndex | None = None,
         embed_workers: int = 0,
         workers_from: int = 100,
         limits: Limits | None = None,
@@ -75,7 +75,8 @@ class Ingestor:
         self.embedder = embedder
         self.chunker = chunker
         self.batch_size = batch_size
-        self.lexical = lexical
+        self.index = index
+        """The search index beside the store, kept up to date by every run."""
         self.embed_workers = embed_workers
         """Worker processes that embed while this one parses and writes (0: in-process)."""
         self.workers_from = workers_from
@@ -89,6 +90,28 @@ class Ingestor:
         self, paths: Sequence[Path], *, prune: bool = False, progress: Progress | None = None
     ) -> IngestReport:
         started = time.perf_counter()
+        if self.index is None:
+            return self._run(paths, prune, progress, started, None)
+        with self.index.lock():  # one writer at a time; readers keep their index meanwhile
+            # what this run writes goes into a new segment of the index, unless the index
+            # does not match the store (then it is rebuilt at the end)
+            segment = None
+            if self.index.has(self.store.generation()):
+                segment = SegmentBuilder(self.index, Vocab(self.index))
+            try:
+                return self._run(paths, prune, progress, started, segment)
+            finally:
+                if segment is not None:
+                    segment.abandon()  # nothing left behind when the run failed
+
+    def _run(
+        self,
+        paths: Sequence[Path],
+        prune: bool,
+        progress: Progress | None,
+        started: float,
+        segment: SegmentBuilder | None,
+    ) -> IngestReport:
         files, rejected, skipped = discover(paths)
         index = self.store.release_index()
         self.store.sweep(index)
@@ -123,7 +146,6 @@ class Ingestor:
 
         added = updated = embedded = done = 0
         written: list[tuple[Release, str, list[Chunk]]] = []
-        lexical_rows: list[tuple[dict[str, Any], list[str]]] = []
         # identical sentences (boilerplate lines) are embedded once per run
         vectors: dict[str, Any] = {}
         in_flight: deque[tuple[list[_Item], list[str], int]] = deque()
@@ -134,13 +156,16 @@ class Ingestor:
             vectors.update(zip(fresh, ahead.result(ticket), strict=True))
             batch = self._write(batch, vectors, rejected)
             items = [(release, t.version, chunks) for t, release, chunks in batch]
-            written.extend(items)
-            if self.lexical is not None:  # tokenised here, while the worker embeds ahead
-                lexical_rows.extend(
-                    ({**chunk_meta(c, r), "chunk_id": c.chunk_id}, tokens_of(c.text))
-                    for r, _, chunks in items
-                    for c in chunks
-                )
+            written.extend((r, v, []) for r, v, _ in items)
+            if segment is not None:  # tokenised here, while the worker embeds ahead
+                for release, version, chunks in items:
+                    segment.add(
+                        release,
+                        version,
+                        chunks,
+                        [tokens_of(c.text) for c in chunks],
+                        [vectors[c.text] for c in chunks],
+                    )
             embedded += len(fresh)
             added += sum(t.is_new for t, _, _ in batch)
             updated += sum(not t.is_new for t, _, _ in batch)
@@ -178,8 +203,8 @@ class Ingestor:
             deleted = gone
         else:
             deleted = []
-        if self.lexical is not None:
-            self._update_lexical(written, lexical_rows, deleted)
+        if self.index is not None:
+            self._update_index(segment, written, deleted)
 
         return IngestReport(
             added=added,
@@ -239,32 +264,33 @@ class Ingestor:
             return []
         return [item]
 
-    def _update_lexical(
+    def _update_index(
         self,
+        segment: SegmentBuilder | None,
         written: list[tuple[Release, str, list[Chunk]]],
-        rows: list[tuple[dict[str, Any], list[str]]],
         deleted: list[str],
     ) -> None:
-        """Bring the BM25 index beside the store up to date: only what changed is
-        re-tokenised, unless the index does not match the store (then it is rebuilt)."""
-        assert self.lexical is not None
-        lexical = self.lexical.load()
+        """Bring the search index beside the store up to date: a segment of what this run
+        wrote, and the releases it replaced or removed marked, unless the index did not
+        match the store before the run (then it is rebuilt from the store)."""
+        assert self.index is not None
         generation = self.store.generation()
-        if not written and not deleted and lexical.generation == generation:
+        if generation == self._generation_before and self.index.has(generation):
+            if segment is not None:
+                segment.abandon()
             return
-        if lexical.generation != self._generation_before:
-            # it did not match the store before this run (another process or client wrote,
-            # or the store predates it): rebuild from the store
-            lexical.clear()
-            lexical.replace(
-                remove_releases=(), add=rows_from(self.store.all_chunks()), generation=generation
-            )
-            return
-        lexical.replace(
-            remove_releases=[r.release_id for r, _, _ in written] + list(deleted),
-            add=rows,
+        done = segment is not None and commit(
+            self.index,
+            base=self._generation_before,
             generation=generation,
+            vocab=segment.vocab,
+            added=segment,
+            removed=[r.release_id for r, _, _ in written] + list(deleted),
         )
+        if not done:
+            # another process or client wrote the store without this index, or the store
+            # predates it: rebuild it from the store
+            rebuild(self.index, self.store)
 
     def _load(self, files: Iterable[Path], rejected: list[Rejection]) -> Iterable[RawRelease]:
         for path in files:
@@ -352,7 +378,7 @@ def build_ingestor(app: App) -> Ingestor:
         embedder=app.embedder,
         chunker=chunker,
         batch_size=app.settings.batch_size,
-        lexical=app.lexical,
+        index=app.index,
         # local models are CPU-bound: embed in a worker process beside parsing and writing
         # (one: more of them contend with the writer for 2 cores and load the model twice)
         embed_workers=0 if isinstance(app.embedder, OpenAIEmbedder) else 1,

@@ -20,7 +20,7 @@ from .feedback import FeedbackStore
 from .retrieval import Retriever
 from .settings import Settings
 from .store import ChromaStore
-from .store.lexical import LexicalIndex
+from .store.index import SearchIndex
 from .tokens import TokenCounter
 
 GENERATORS = ("auto", "extractive", "openai")
@@ -32,7 +32,7 @@ class App:
     embedder: Embedder
     store: ChromaStore
     tokens: TokenCounter
-    lexical: LexicalIndex
+    index: SearchIndex
 
     @property
     def local_dir(self) -> Path:
@@ -45,7 +45,26 @@ class App:
 
     @cached_property
     def retriever(self) -> Retriever:
-        return Retriever(store=self.store, embedder=self.embedder, lexical=self.lexical)
+        return Retriever(store=self.store, embedder=self.embedder, index=self.index)
+
+    def delete(self, release_ids: list[str]) -> list[str]:
+        """Delete releases from the store and the search index; the ids that existed."""
+        from .store.indexing import Vocab, commit, rebuild
+
+        with self.index.lock():
+            before = self.store.generation()
+            deleted = self.store.delete(release_ids)
+            after = self.store.generation()
+            if after != before and not commit(
+                self.index,
+                base=before,
+                generation=after,
+                vocab=Vocab(self.index),
+                added=None,
+                removed=deleted,
+            ):
+                rebuild(self.index, self.store)
+        return deleted
 
     @cached_property
     def extractive(self) -> ExtractiveAnswerer:
@@ -112,19 +131,19 @@ def build_app(settings: Settings, *, embedder: Embedder | None = None, create: b
         create=create,
     )
     tokens = TokenCounter(encoding=settings.tokenizer, cache_dir=settings.cache_dir / "tiktoken")
-    lexical = LexicalIndex(directory=lexical_dir(settings))
-    return App(settings=settings, embedder=embedder, store=store, tokens=tokens, lexical=lexical)
+    index = SearchIndex(directory=index_dir(settings))
+    return App(settings=settings, embedder=embedder, store=store, tokens=tokens, index=index)
 
 
 def local_dir(settings: Settings) -> Path:
-    """Files that belong with the store (the BM25 index, feedback, uploads): beside an
-    embedded store; for a server, in this machine's cache (the index is rebuilt there
-    when the server's store changed)."""
+    """Files that belong with the store (the search index, feedback, uploads): beside an
+    embedded store; for a server, in this machine's cache (shared by the processes of this
+    machine; rebuilt there when the server's store was changed from elsewhere)."""
     if settings.chroma_url:
         server = re.sub(r"[^a-zA-Z0-9.-]+", "_", settings.chroma_url.split("://", 1)[-1])
         return settings.cache_dir / "servers" / server
     return settings.store
 
 
-def lexical_dir(settings: Settings) -> Path:
-    return local_dir(settings) / "lexical" / settings.collection
+def index_dir(settings: Settings) -> Path:
+    return local_dir(settings) / "index" / settings.collection

@@ -193,7 +193,7 @@ def delete(
 ) -> None:
     """Delete releases and their chunks from the store."""
     try:
-        deleted = _app(store, chroma_url).store.delete(release_ids)
+        deleted = _app(store, chroma_url).delete(release_ids)
     except QaBotError as exc:
         raise _fail(exc) from None
     for rid in deleted:

@@ -1,7 +1,8 @@
-"""Hybrid retrieval: dense sentences (Chroma) + BM25 (bm25s), fused, by passage.
+"""Hybrid retrieval: dense sentences + BM25, fused, by passage, over the search index.
 
-- **Dense**: the question's embedding against sentence chunks; cross-lingual by
-  construction (an English question finds French sentences and the reverse).
+- **Dense**: the question's embedding against sentence chunks, an exact search over the
+  index's vectors; cross-lingual by construction (an English question finds French
+  sentences and the reverse).
 - **Lexical**: BM25 over the same sentences, accent- and case-folded, English and
   French stop words, no stemming (one analysis for every language). Rare proper
   nouns carry most real questions, so this branch weighs more.
@@ -11,6 +12,10 @@
 - **Filters** (date range, languages, release ids) are hard, in both branches.
   **Time**: a period named in the question ("in July 2010", "en février 2024",
   "last year") boosts releases dated in it; it does not filter.
+
+Nothing here grows with the corpus per question: the index (:mod:`qa_bot.store.index`) is
+memory-mapped, and a release's text is read from the store only when one of its passages
+is returned (a few recent ones are kept).
 """
 
 from __future__ import annotations
@@ -18,16 +23,19 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
-from collections import defaultdict
-from collections.abc import Sequence
+from collections import OrderedDict, defaultdict
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from .embedders import Embedder
 from .store import ChromaStore
-from .store.lexical import LexicalIndex, rows_from
-from .text import find_period
+from .store.index import SearchIndex, Snapshot, date_of
+from .text import find_period, terms
 from .types import Filters, Passage, Release, Sentence
+
+RELEASE_CACHE = 256
+"""Releases (with their text) kept in memory, most recently used."""
 
 
 @dataclass(frozen=True)
@@ -88,92 +96,145 @@ def chroma_where(filters: Filters) -> dict[str, Any] | None:
     return conds[0] if len(conds) == 1 else {"$and": conds}
 
 
+class Releases(Mapping[str, Release]):
+    """The store's releases by id, read when asked for (the few most recent are kept)."""
+
+    def __init__(self, retriever: Retriever) -> None:
+        self._retriever = retriever
+        self._cache: OrderedDict[str, Release] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __getitem__(self, release_id: str) -> Release:
+        found = self.get_many([release_id]).get(release_id)
+        if found is None:
+            raise KeyError(release_id)
+        return found
+
+    def get_many(self, release_ids: Sequence[str]) -> dict[str, Release]:
+        """The releases that are live in the index, with the text of the indexed version."""
+        snap = self._retriever.snapshot
+        wanted = {}
+        for rid in dict.fromkeys(release_ids):
+            found = snap.release(rid)
+            if found is not None:
+                wanted[rid] = found[0]
+        out: dict[str, Release] = {}
+        with self._lock:
+            for rid, version in wanted.items():
+                key = f"{rid}\x00{version}"
+                if key in self._cache:
+                    self._cache.move_to_end(key)
+                    out[rid] = self._cache[key]
+        missing = [rid for rid in wanted if rid not in out]
+        if missing:
+            got = self._retriever.store.get_versioned(missing)
+            with self._lock:
+                for rid, (release, version) in got.items():
+                    if version != wanted[rid]:
+                        continue  # being replaced: the index does not hold this version yet
+                    out[rid] = release
+                    self._cache[f"{rid}\x00{version}"] = release
+                while len(self._cache) > RELEASE_CACHE:
+                    self._cache.popitem(last=False)
+        return out
+
+    def __contains__(self, release_id: object) -> bool:
+        return isinstance(release_id, str) and release_id in self._retriever.snapshot.release_at
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._retriever.snapshot.release_at))
+
+    def __len__(self) -> int:
+        return len(self._retriever.snapshot.release_at)
+
+
 class Retriever:
     def __init__(
         self,
         *,
         store: ChromaStore,
         embedder: Embedder,
-        lexical: LexicalIndex,
+        index: SearchIndex,
         config: RetrievalConfig | None = None,
     ) -> None:
         self.store = store
         self.embedder = embedder
-        self.lexical = lexical
+        self.index = index
         self.config = config or RetrievalConfig.fitted()
         self._generation: str | None | bool = False  # False: never loaded
         self._lock = threading.Lock()
-        self.releases: dict[str, Release] = {}
-        self._versions: dict[str, str] = {}
-        self._by_chunk: dict[str, int] = {}
-        self._by_parent: dict[str, list[int]] = {}
-        self._arrays: dict[str, Any] = {}
+        self._snapshot: Snapshot | None = None
+        self.releases: Releases = Releases(self)
+        """Every live release by id (its text is read from the store when asked for)."""
 
     # ------------------------------------------------------------ freshness
+    @property
+    def snapshot(self) -> Snapshot:
+        if self._snapshot is None:
+            self.refresh()
+        assert self._snapshot is not None
+        return self._snapshot
+
     def refresh(self) -> None:
-        """Reload what is cached in memory if the store changed since (cheap otherwise)."""
+        """Open the index of the store's generation if the store changed (cheap otherwise):
+        the one a writer left, or (none matching and nobody writing) one rebuilt now."""
         generation = self.store.generation()
         if generation == self._generation:
             return
         with self._lock:
             if generation == self._generation:
                 return
-            import numpy as np
-
-            self.releases = self.store.all_releases()
-            index = self.store.release_index()
-            self._versions = {rid: info.version for rid, info in index.items()}
-            lexical = self.lexical.load()
-            if lexical.generation != generation:
-                lexical.clear()
-                lexical.replace(
-                    remove_releases=(),
-                    add=rows_from(self.store.all_chunks()),
-                    generation=generation,
-                )
-            lexical.set_titles(
-                {rid: " ".join([r.title, *r.titles.values()]) for rid, r in self.releases.items()}
-            )
-            docs = lexical.docs
-            self._by_chunk = {d["chunk_id"]: i for i, d in enumerate(docs)}
-            by_parent: dict[str, list[int]] = defaultdict(list)
-            for i, d in enumerate(docs):
-                by_parent[d["parent_id"]].append(i)
-            for members in by_parent.values():
-                members.sort(key=lambda i: docs[i]["start"])
-            self._by_parent = dict(by_parent)
-            self._arrays = {
-                "date_int": np.array([d.get("date_int", 0) for d in docs], dtype=np.int64),
-                "language": np.array(
-                    [d.get("release_language", d.get("language", "")) for d in docs], dtype=object
-                ),
-                "release_id": np.array([d["release_id"] for d in docs], dtype=object),
-                "current": np.array(
-                    [self._versions.get(d["release_id"]) == d["version"] for d in docs],
-                    dtype=bool,
-                ),
-            }
+            snap = self.index.open(generation)
+            if snap is None and self.index.writing() and self._snapshot is not None:
+                return  # a writer is at work: keep answering from what we have until it is done
+            if snap is None:
+                generation, snap = self._rebuild()
+                assert snap is not None, "the index just written could not be opened"
+            self._snapshot = snap
             self._generation = generation
+
+    def _rebuild(self) -> tuple[str | None, Snapshot | None]:
+        from .errors import StoreError
+        from .store.indexing import rebuild
+
+        try:
+            with self.index.lock():
+                generation = self.store.generation()
+                snap = self.index.open(generation)
+                if snap is None:
+                    generation = rebuild(self.index, self.store)
+                    snap = self.index.open(generation)
+        except OSError as exc:
+            raise StoreError(
+                f"Cannot write the search index at {self.index.directory} ({exc.strerror or exc}): "
+                "it is made once beside the store. Give this user write access there, or copy "
+                "the store to a writable place and point --store or QA_BOT_STORE at the copy."
+            ) from exc
+        return generation, snap
 
     @property
     def newest(self) -> dt.date | None:
-        dates = [r.date for r in self.releases.values() if r.date]
-        return max(dates) if dates else None
+        return date_of(self.snapshot.newest_int)
 
     # ------------------------------------------------------------ search
-    def _mask(self, filters: Filters) -> Any:
+    def _mask(self, snap: Snapshot, filters: Filters) -> Any:
         import numpy as np
 
-        a = self._arrays
-        mask = a["current"].copy()
+        mask = snap.live.copy()
         if filters.since:
-            mask &= a["date_int"] >= _date_int(filters.since)
+            mask &= snap.date >= _date_int(filters.since)
         if filters.until:
-            mask &= a["date_int"] <= _date_int(filters.until)
+            mask &= snap.date <= _date_int(filters.until)
         if filters.languages:
-            mask &= np.isin(a["language"], list(filters.languages))
+            codes = [i for i, lang in enumerate(snap.languages) if lang in filters.languages]
+            mask &= np.isin(snap.release_lang, codes)
         if filters.release_ids:
-            mask &= np.isin(a["release_id"], list(filters.release_ids))
+            only = np.zeros(snap.n, dtype=bool)
+            for rid in filters.release_ids:
+                found = snap.release(rid)
+                if found is not None:
+                    only[found[2].start : found[2].stop] = True
+            mask &= only
         return mask
 
     def search(
@@ -189,70 +250,73 @@ class Retriever:
         a follow-up rewritten with its context)."""
         started = time.perf_counter()
         self.refresh()
+        snap = self.snapshot
         filters = filters or Filters()
         cfg = self.config
         text = query or question
         period = find_period(question, newest=self.newest)
-        docs = self.lexical.docs
-        if not docs:
+        if not snap.n:
             return Retrieved((), period, (time.perf_counter() - started) * 1000)
 
-        mask = self._mask(filters)
+        mask = self._mask(snap, filters)
+        weights = mask.astype("float32")
+        words = terms(text)
         scores: dict[int, float] = defaultdict(float)
         dense_sim: dict[int, float] = {}
-        for rank, (pos, _) in enumerate(
-            self.lexical.search(text, k=cfg.lexical_k, mask=mask.astype("float32"))
-        ):
+        for rank, (pos, _) in enumerate(snap.bm25(words, k=cfg.lexical_k, mask=weights)):
             scores[pos] += cfg.lexical_weight / (cfg.rrf_k + rank + 1)
         vector = self.embedder.embed([text])[0]
-        hits = self.store.query(vector, k=cfg.dense_k, where=chroma_where(filters))
-        rank = 0
-        for meta, sim in hits:
-            found = self._by_chunk.get(meta["chunk_id"])
-            if found is None or not mask[found]:
-                continue  # a chunk of a version the registry no longer names
-            scores[found] += cfg.dense_weight / (cfg.rrf_k + rank + 1)
-            dense_sim[found] = sim
-            rank += 1
+        for rank, (pos, sim) in enumerate(snap.dense(vector, k=cfg.dense_k, mask=mask)):
+            scores[pos] += cfg.dense_weight / (cfg.rrf_k + rank + 1)
+            dense_sim[pos] = sim
 
         prefer_set = set(prefer)
         lo = _date_int(period[0]) if period else 0
         hi = _date_int(period[1]) if period else 0
         if period or prefer_set:
             for pos in scores:
-                d = docs[pos]
-                if period and lo <= d.get("date_int", 0) <= hi:
+                if period and lo <= int(snap.date[pos]) <= hi:
                     scores[pos] *= 1 + cfg.time_boost
-                if d["release_id"] in prefer_set:
+                if prefer_set and snap.release_of_row(pos) in prefer_set:
                     scores[pos] *= 1 + cfg.prefer_boost
 
         # sentences → passages, with BM25 over whole passages as a third ranking
-        by_passage: dict[str, list[int]] = defaultdict(list)
+        by_passage: dict[int, list[int]] = defaultdict(list)
         for pos in scores:
-            by_passage[docs[pos]["parent_id"]].append(pos)
+            by_passage[snap.row(pos)[5]].append(pos)
         passage_score = {
             pid: max(scores[p] for p in members) + 0.1 * sum(scores[p] for p in members)
             for pid, members in by_passage.items()
         }
+        first = snap.passage_first_rows()
         for prank, (pid, _) in enumerate(
-            self.lexical.search_passages(text, k=cfg.lexical_k, mask=mask.astype("float32"))
+            snap.bm25_passages(words, k=cfg.lexical_k, mask=weights[first])
         ):
             boost = cfg.passage_weight / (cfg.rrf_k + prank + 1)
-            if period:
-                d = docs[self._by_parent[pid][0]]
-                if lo <= d.get("date_int", 0) <= hi:
-                    boost *= 1 + cfg.time_boost
+            if period and lo <= int(snap.date[first[pid]]) <= hi:
+                boost *= 1 + cfg.time_boost
             passage_score[pid] = passage_score.get(pid, 0.0) + boost
             by_passage.setdefault(pid, [])
-        ranked = sorted(by_passage.items(), key=lambda kv: -passage_score[kv[0]])
-        passages: list[Passage] = []
+        ranked = sorted(by_passage, key=lambda pid: -passage_score[pid])
+        # the releases of the passages that can be returned, read from the store at once
+        candidates: list[tuple[int, str]] = []
         per_release: dict[str, int] = defaultdict(int)
-        for parent_id, _ in ranked:
-            rid = docs[self._by_parent[parent_id][0]]["release_id"]
-            if per_release[rid] >= cfg.per_release or rid not in self.releases:
+        for pid in ranked:
+            rid = snap.release_of_row(int(first[pid]))
+            if per_release[rid] >= cfg.per_release:
                 continue
             per_release[rid] += 1
-            passages.append(self._passage(parent_id, scores, dense_sim, passage_score[parent_id]))
+            candidates.append((pid, rid))
+            if len(candidates) >= 2 * k:
+                break
+        texts = self.releases.get_many([rid for _, rid in candidates])
+        passages: list[Passage] = []
+        for pid, rid in candidates:
+            if rid not in texts:
+                continue  # deleted or being replaced since the index was opened
+            passages.append(
+                self._passage(snap, texts[rid], pid, scores, dense_sim, passage_score[pid])
+            )
             if len(passages) >= k:
                 break
         return Retrieved(tuple(passages), period, (time.perf_counter() - started) * 1000)
@@ -262,51 +326,62 @@ class Retriever:
         return self.embedder.embed(texts)
 
     def vectors(self, chunk_ids: Sequence[str]) -> dict[str, list[float]]:
-        return self.store.embeddings(chunk_ids)
+        """Stored vectors of chunks, by id (those the index holds)."""
+        snap = self.snapshot
+        out: dict[str, list[float]] = {}
+        for cid in chunk_ids:
+            row = snap.row_of_chunk(cid)
+            if row is not None:
+                out[cid] = snap.vector(row).tolist()
+        return out
 
     def titles(self, release_id: str) -> tuple[str, ...]:
         """A release's title in every language it has one."""
-        release = self.releases.get(release_id)
-        return tuple(dict.fromkeys([release.title, *release.titles.values()])) if release else ()
+        found = self.snapshot.release(release_id)
+        return tuple(found[1]) if found else ()
 
     def idf(self, term: str) -> float:
-        return self.lexical.idf(term)
+        """Inverse document frequency of a folded term over sentences (high: rare)."""
+        return self.snapshot.idf(term)
 
     def df(self, term: str) -> int:
-        return self.lexical.df(term)
+        """How many sentences hold the folded term."""
+        return self.snapshot.df(term)
 
     def release_passages(self, release_id: str) -> list[Passage]:
         """Every passage of a release, in order (scores 0): context around a hit."""
         self.refresh()
-        parents = dict.fromkeys(
-            d["parent_id"] for d in self.lexical.docs if d["release_id"] == release_id
-        )
-        return [self._passage(pid, {}, {}) for pid in parents]
+        snap = self.snapshot
+        found = snap.release(release_id)
+        release = self.releases.get_many([release_id]).get(release_id)
+        if found is None or release is None:
+            return []
+        return [self._passage(snap, release, pid, {}, {}) for pid in found[3]]
 
     def _passage(
         self,
-        parent_id: str,
+        snap: Snapshot,
+        release: Release,
+        passage: int,
         scores: dict[int, float],
         dense_sim: dict[int, float],
         score: float = 0.0,
     ) -> Passage:
-        docs = self.lexical.docs
-        members = self._by_parent[parent_id]
-        first = docs[members[0]]
-        release = self.releases[first["release_id"]]
-        start, end = int(first["parent_start"]), int(first["parent_end"])
-        sentences = tuple(
-            Sentence(
-                chunk_id=docs[i]["chunk_id"],
-                text=release.text[docs[i]["start"] : docs[i]["end"]],
-                start=int(docs[i]["start"]),
-                end=int(docs[i]["end"]),
-                language=docs[i].get("language", release.language),
-                score=scores.get(i, 0.0),
-                similarity=dense_sim.get(i, 0.0),
+        _, _, rows, start, end = snap.passage(passage)
+        sentences = []
+        for i in rows:
+            _, version, s_start, s_end, position, _, language = snap.row(i)
+            sentences.append(
+                Sentence(
+                    chunk_id=f"{release.release_id}:{version}:{position}",
+                    text=release.text[s_start:s_end],
+                    start=s_start,
+                    end=s_end,
+                    language=language or release.language,
+                    score=scores.get(i, 0.0),
+                    similarity=dense_sim.get(i, 0.0),
+                )
             )
-            for i in members
-        )
         return Passage(
             release_id=release.release_id,
             title=release.title,
@@ -317,6 +392,6 @@ class Retriever:
             start=start,
             end=end,
             score=score,
-            sentences=sentences,
+            sentences=tuple(sentences),
             source=release.source,
         )

@@ -268,6 +268,18 @@ class ChromaStore:
         }
 
     @_guarded
+    def get_versioned(self, release_ids: Sequence[str]) -> dict[str, tuple[Release, str]]:
+        """Releases with the version the registry names, by id."""
+        if not release_ids or self._open(create=False) is None:
+            return {}
+        _, docs = self._cols()
+        got = docs.get(ids=list(release_ids), include=["metadatas", "documents"])
+        return {
+            rid: (_release_from_record(rid, meta, text), str(meta.get("version", "")))
+            for rid, meta, text in zip(got["ids"], got["metadatas"], got["documents"], strict=True)
+        }
+
+    @_guarded
     def count_releases(self) -> int:
         return 0 if self._open(create=False) is None else int(self._cols()[1].count())
 
@@ -441,6 +453,34 @@ class ChromaStore:
         chunks_col, _ = self._cols()
         for cid, meta, text in _paged(chunks_col, include=["metadatas", "documents"]):
             yield {**meta, "chunk_id": cid}, text
+
+    def chunk_vectors(self) -> Iterable[tuple[dict[str, Any], str, Any]]:
+        """Every chunk's metadata (with ``chunk_id``), text and vector, page by page (to
+        rebuild the search index beside the store)."""
+        pages = self._chunk_vectors()
+        while True:
+            try:
+                item = self._next(pages)
+            except StopIteration:
+                return
+            yield item
+
+    def _chunk_vectors(self) -> Iterator[tuple[dict[str, Any], str, Any]]:
+        if self._open(create=False) is None:
+            return
+        chunks_col, _ = self._cols()
+        offset = 0
+        while True:
+            got = chunks_col.get(
+                include=["metadatas", "documents", "embeddings"], limit=PAGE, offset=offset
+            )
+            for cid, meta, text, vector in zip(
+                got["ids"], got["metadatas"], got["documents"], got["embeddings"], strict=True
+            ):
+                yield {**meta, "chunk_id": cid}, text, vector
+            if len(got["ids"]) < PAGE:
+                return
+            offset += PAGE
 
     @_guarded
     def query(

@@ -135,29 +135,130 @@ def test_large_run_embeds_in_a_worker_process_with_the_same_result(tmp_path: Pat
     assert results[0] == results[1]
 
 
-def test_lexical_index_follows_every_run(tmp_path: Path, fake_embedder: FakeEmbedder) -> None:
-    """The BM25 index beside the store is updated by each run (incrementally), and a
-    reader finds what the last run wrote."""
+def _reader(store: ChromaStore, embedder: FakeEmbedder, directory: Path):  # type: ignore[no-untyped-def]
     from qa_bot.retrieval import Retriever
-    from qa_bot.store.lexical import LexicalIndex
+    from qa_bot.store.index import SearchIndex
+
+    return Retriever(store=store, embedder=embedder, index=SearchIndex(directory=directory))
+
+
+def _index_files(directory: Path) -> set[str]:
+    return {p.name for p in directory.iterdir() if p.name.startswith("seg-")}
+
+
+def test_the_index_follows_every_run_without_rebuilding(
+    tmp_path: Path, fake_embedder: FakeEmbedder
+) -> None:
+    """Each run adds a segment for what it wrote and marks what it replaced; a reader in
+    another process opens the index of the store's generation and rebuilds nothing."""
+    from qa_bot.store.index import SearchIndex
 
     store = ChromaStore(embedder=fake_embedder, collection="releases", path=tmp_path / "store")
-    lexical = LexicalIndex(directory=tmp_path / "store" / "lexical")
-    ing = Ingestor(store=store, embedder=fake_embedder, chunker=chunker(tmp_path), lexical=lexical)
+    directory = tmp_path / "store" / "index"
+    ing = Ingestor(
+        store=store,
+        embedder=fake_embedder,
+        chunker=chunker(tmp_path),
+        index=SearchIndex(directory=directory),
+    )
     data = tmp_path / "data"
     shutil.copytree(EXAMPLES, data)
     ing.run([data])
+    reader = _reader(store, fake_embedder, directory)
+    assert reader.search("Ariana hotel Kunduz", k=3).passages
+    first = _index_files(directory)
     (data / "new.txt").write_text(
         "Bridge reopened\n\nEngineers reopened the Zardalu bridge in Baghlan province on Tuesday.",
         encoding="utf-8",
     )
     ing.run([data])
-    reader = Retriever(
-        store=store,
-        embedder=fake_embedder,
-        lexical=LexicalIndex(directory=tmp_path / "store" / "lexical"),
-    )
-    found = reader.search("Zardalu bridge", k=3)
+    assert len(_index_files(directory)) == len(first) + 1  # one small segment more
+    found = reader.search("Zardalu bridge", k=3)  # the same reader, no restart
     assert found.passages[0].release_id == "new"
-    assert reader.lexical.generation == store.generation()
-    assert len(reader.lexical.docs) == store.count_chunks()
+    assert reader.snapshot.generation == store.generation()
+    assert reader.snapshot.live.sum() == store.count_chunks()
+
+    (data / "new.txt").write_text(
+        "Bridge closed\n\nEngineers closed the Qalat ferry in Zabul province on Friday.",
+        encoding="utf-8",
+    )
+    ing.run([data])
+    assert not any("Zardalu" in p.text for p in reader.search("Zardalu bridge", k=5).passages)
+    assert reader.search("Qalat ferry", k=3).passages[0].release_id == "new"
+    assert reader.df("zardalu") == 0 and reader.df("qalat") == 1
+    assert reader.titles("new") == ("Bridge closed",)
+    assert reader.snapshot.live.sum() == store.count_chunks()
+
+
+def test_an_index_written_in_steps_scores_as_one_built_at_once(
+    tmp_path: Path, fake_embedder: FakeEmbedder
+) -> None:
+    """Statistics are kept exact through adds, replacements and deletes: the same BM25
+    scores, dense hits and passages as an index rebuilt from the store."""
+    from qa_bot.app import App
+    from qa_bot.store.index import SearchIndex
+    from qa_bot.store.indexing import rebuild
+    from qa_bot.text import terms
+
+    store = ChromaStore(embedder=fake_embedder, collection="releases", path=tmp_path / "store")
+    directory = tmp_path / "index"
+    index = SearchIndex(directory=directory)
+    ing = Ingestor(store=store, embedder=fake_embedder, chunker=chunker(tmp_path), index=index)
+    files = sorted(EXAMPLES.glob("*.txt")) + sorted(EXAMPLES.glob("*.json*"))
+    data = tmp_path / "data"
+    data.mkdir()
+    for i, f in enumerate(files):  # many small runs: many segments, then merges
+        shutil.copy(f, data / f.name)
+        if i % 4 == 0:
+            ing.run([data])
+    ing.run([data])
+    app = App(settings=None, embedder=fake_embedder, store=store, tokens=None, index=index)  # type: ignore[arg-type]
+    victims = [
+        p.release_id
+        for p in _reader(store, fake_embedder, directory).search("Taliban commander", k=2).passages
+    ]
+    assert app.delete(victims) == victims
+    stepwise = _reader(store, fake_embedder, directory)
+    fresh_dir = tmp_path / "fresh"
+    fresh = SearchIndex(directory=fresh_dir)
+    with fresh.lock():
+        rebuild(fresh, store)
+    at_once = _reader(store, fake_embedder, fresh_dir)
+    assert len(stepwise.snapshot.segments) <= 9 and len(at_once.snapshot.segments) == 1
+    for question in ("Taliban commander killed", "Ariana hotel Kunduz", "réunion OTAN partenaires"):
+        a, b = stepwise.search(question, k=5), at_once.search(question, k=5)
+        assert [(p.release_id, p.start) for p in a.passages] == [
+            (p.release_id, p.start) for p in b.passages
+        ]
+        # fused scores can differ by a rank where two sentences tie (rows are in another order)
+        assert [p.score for p in a.passages] == pytest.approx([p.score for p in b.passages], 0.01)
+        words = terms(question)
+        sa, sb = stepwise.snapshot, at_once.snapshot
+        assert sorted(s for _, s in sa.bm25(words, k=40, mask=sa.live.astype("float32"))) == (
+            pytest.approx(
+                sorted(s for _, s in sb.bm25(words, k=40, mask=sb.live.astype("float32")))
+            )
+        )
+    for term in ("taliban", "kunduz", "ariana"):
+        assert stepwise.df(term) == at_once.df(term)
+        assert stepwise.idf(term) == pytest.approx(at_once.idf(term))
+    assert not set(victims) & set(stepwise.releases)
+    assert len(stepwise.releases) == store.count_releases()
+
+
+def test_a_missing_index_is_rebuilt_once_from_the_store(
+    tmp_path: Path, fake_embedder: FakeEmbedder
+) -> None:
+    """A store written without this index (another machine, an older qa-bot) gets one
+    at the first question, and keeps it."""
+    store = ChromaStore(embedder=fake_embedder, collection="releases", path=tmp_path / "store")
+    Ingestor(store=store, embedder=fake_embedder, chunker=chunker(tmp_path)).run([EXAMPLES])
+    directory = tmp_path / "index"
+    reader = _reader(store, fake_embedder, directory)
+    assert (
+        reader.search("Ariana hotel Kunduz", k=3).passages[0].release_id.startswith("isaf-2010-07")
+    )
+    built = _index_files(directory)
+    again = _reader(store, fake_embedder, directory)
+    assert again.search("Ariana hotel Kunduz", k=3).passages
+    assert _index_files(directory) == built  # opened, not rebuilt

@@ -53,10 +53,23 @@ def test_one_release_cannot_crowd_out_the_rest(corpus_app) -> None:  # type: ign
     assert sum(p.release_id == NATO for p in found.passages) <= 2
 
 
-def test_lexical_index_is_persisted_beside_the_store(corpus_app) -> None:  # type: ignore[no-untyped-def]
-    lexical = corpus_app.lexical
-    assert (lexical.directory / "docs.jsonl").exists()
-    assert lexical.generation == corpus_app.store.generation()
+def test_the_index_is_persisted_beside_the_store(corpus_app) -> None:  # type: ignore[no-untyped-def]
+    index = corpus_app.index
+    assert index.has(corpus_app.store.generation())
+    assert corpus_app.retriever.snapshot.n == corpus_app.store.count_chunks()
+
+
+def test_what_the_answerer_reads(corpus_app) -> None:  # type: ignore[no-untyped-def]
+    r = corpus_app.retriever
+    passages = r.release_passages(NATO)
+    assert passages and [p.start for p in passages] == sorted(p.start for p in passages)
+    first = passages[0].sentences[0]
+    assert first.text == r.releases[NATO].text[first.start : first.end]
+    vectors = r.vectors([first.chunk_id, "nope:0:0"])
+    assert list(vectors) == [first.chunk_id] and len(vectors[first.chunk_id]) > 100
+    assert r.df("rohling") > 0 and r.idf("rohling") > r.idf("taliban") > 0
+    assert r.titles(NATO)[0].startswith("Des représentants")
+    assert r.newest == dt.date(2024, 2, 28)
 
 
 def test_langchain_retriever(corpus_app) -> None:  # type: ignore[no-untyped-def]

@@ -66,7 +66,7 @@ def main() -> None:
         st.warning(f"Delete {escape(release.title)} and its chunks from the store?")
         if st.button("Yes, delete it", type="primary", key="library_confirm"):
             try:
-                app.store.delete([rid])
+                app.delete([rid])
                 st.session_state.pop("confirm_delete", None)
                 st.success(f"Deleted {escape(rid)}.")
                 st.rerun()
