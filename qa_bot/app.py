@@ -99,8 +99,12 @@ class App:
     @cached_property
     def llm(self) -> Answerer:
         from .answering.llm import LLMAnswerer
+        from .answering.support import EMBEDDER, SupportChecker
 
         s = self.settings
+        checker = SupportChecker(
+            self.embedder if self.embedder.name == EMBEDDER else make_embedder(EMBEDDER)
+        )
         return LLMAnswerer(
             model=s.chat_model,
             api_key=s.openai_api_key,
@@ -109,6 +113,8 @@ class App:
             context_tokens=s.context_tokens,
             max_tokens=s.max_answer_tokens,
             cache_dir=s.cache_dir,
+            checker=checker,
+            unsupported=s.unsupported,
         )
 
 

@@ -400,7 +400,8 @@ def eval_(
             answer = qa.ask(question, history=history, k=k)
             return answer, [p.release_id for p in answer.passages]
 
-        results = {"qa-bot": evaluation.run(items, ours, out)}
+        model = qa_app.generator_name(generator) == "openai"
+        results = {"qa-bot": evaluation.run(items, ours, out, model=model)}
         if baseline:
             from .baseline import TutorialBaseline
 
@@ -417,7 +418,8 @@ def eval_(
     typer.echo(f"{'metric':24}" + "".join(f"{n:>12}" for n in names))
     for metric in results["qa-bot"]:
         row = "".join(
-            f"{'-' if results[n][metric] is None else results[n][metric]!s:>12}" for n in names
+            f"{'-' if results[n].get(metric) is None else results[n][metric]!s:>12}"
+            for n in names
         )
         typer.echo(f"{metric:24}{row}")
 

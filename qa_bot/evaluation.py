@@ -11,7 +11,12 @@ Metrics over the lines that carry the reference they need:
 - abstention precision and recall (``type: unanswerable`` is the positive class),
   and the share of answerable questions wrongly refused;
 - citation precision: cited releases that are in ``source_ids``;
-- latency p50/p95 in ms.
+- latency p50/p95 in ms;
+- with a model (``model=True``), what became of its answers: the share kept as written
+  (every sentence backed), with sentences dropped or marked, replaced by the offline answer
+  (no sentence backed, or the model failed), refused by the model (``NOT_IN_RELEASES``); the
+  share of shown sentences the support check backs, and of shown cited sentences that
+  cite a release of ``source_ids``.
 """
 
 from __future__ import annotations
@@ -78,8 +83,40 @@ class Scores:
     abstain_fn: int = 0
     answerable: int = 0
     latency: list[float] = field(default_factory=list)
+    model: bool = False
+    outcomes: dict[str, int] = field(default_factory=dict)
+    shown: int = 0
+    shown_supported: int = 0
+    shown_cited: int = 0
+    shown_cite_gold: int = 0
+
+    def add_model(self, item: Item, answer: Answer) -> None:
+        if answer.generator != "openai":
+            outcome = "replaced"
+        elif answer.abstained:
+            outcome = "refused"
+        elif all(c.shown and c.verdict == "supported" for c in answer.sentences):
+            outcome = "kept"
+        else:
+            outcome = "dropped"
+        self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+        if answer.generator != "openai":
+            return
+        numbered = {c.n: c for c in answer.citations}
+        for claim in answer.sentences:
+            if not claim.shown:
+                continue
+            self.shown += 1
+            self.shown_supported += claim.verdict == "supported"
+            if claim.citations and item.source_ids and not item.unanswerable:
+                self.shown_cited += 1
+                self.shown_cite_gold += any(
+                    numbered[n].release_id in item.source_ids for n in claim.citations
+                )
 
     def add(self, item: Item, answer: Answer, ranked_ids: Sequence[str]) -> None:
+        if self.model:
+            self.add_model(item, answer)
         ranked = list(dict.fromkeys(ranked_ids))
         if item.source_ids and not item.unanswerable:
             relevant = set(item.source_ids)
@@ -116,6 +153,19 @@ class Scores:
 
         predicted = self.abstain_tp + self.abstain_fp
         actual = self.abstain_tp + self.abstain_fn
+        n = len(self.latency)
+        model: dict[str, Any] = {}
+        if self.model:
+            model = {
+                f"model_{k}": round(self.outcomes.get(k, 0) / n, 3) if n else None
+                for k in ("kept", "dropped", "replaced", "refused")
+            }
+            model["shown_sentences_backed"] = (
+                round(self.shown_supported / self.shown, 3) if self.shown else None
+            )
+            model["shown_sentences_cite_gold"] = (
+                round(self.shown_cite_gold / self.shown_cited, 3) if self.shown_cited else None
+            )
         return {
             "recall@5": mean(self.recall5),
             "mrr": mean(self.rr),
@@ -129,6 +179,7 @@ class Scores:
             "latency_p50_ms": pct(0.5),
             "latency_p95_ms": pct(0.95),
             "questions": len(self.latency),
+            **model,
         }
 
 
@@ -136,8 +187,11 @@ Ask = Callable[[str, Sequence[Turn]], tuple[Answer, Sequence[str]]]
 """(question, history) -> (answer, release ids ranked by retrieval)."""
 
 
-def run(items: Iterable[Item], ask: Ask, out: Path | None) -> dict[str, Any]:
-    scores = Scores()
+def run(
+    items: Iterable[Item], ask: Ask, out: Path | None, *, model: bool = False
+) -> dict[str, Any]:
+    """Answer every item and score; ``model``: also what became of a model's answers."""
+    scores = Scores(model=model)
     sink = out.open("w", encoding="utf-8") if out else None
     try:
         for item in items:

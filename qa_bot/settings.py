@@ -109,6 +109,13 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("QA_BOT_CONTEXT_TOKENS", "context_tokens"),
         description="Token budget for the passages sent to the model.",
     )
+    unsupported: str = Field(
+        default="drop",
+        validation_alias=AliasChoices("QA_BOT_UNSUPPORTED", "unsupported"),
+        description="drop | mark: a model's sentences that no release backs are removed "
+        "(with a notice), or shown marked as not backed by the releases.",
+        pattern="^(drop|mark)$",
+    )
     max_answer_tokens: int = Field(
         default=600,
         ge=16,

@@ -203,6 +203,37 @@ class Citation:
         }
 
 
+VERDICTS = ("supported", "unsupported", "uncited")
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One sentence of a model's answer and whether the releases back it.
+
+    ``supported``: a passage it cites holds a sentence that backs it; ``unsupported``: it
+    cites passages, none of which backs it; ``uncited``: it cites no passage given to the
+    model (no marker, or only numbers that name none)."""
+
+    text: str
+    """The sentence as the model wrote it, without its markers."""
+    verdict: str
+    citations: tuple[int, ...] = ()
+    """Numbers of the Answer's citations it carries (empty when uncited)."""
+    score: float = 0.0
+    """Probability of support by the best sentence checked (fitted, ``support.json``)."""
+    shown: bool = True
+    """In the answer the user reads (unbacked sentences are dropped or marked)."""
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "text": self.text,
+            "verdict": self.verdict,
+            "citations": list(self.citations),
+            "score": round(self.score, 3),
+            "shown": self.shown,
+        }
+
+
 @dataclass(frozen=True)
 class Answer:
     question: str
@@ -215,6 +246,10 @@ class Answer:
     """Milliseconds per stage (retrieval, answer, total)."""
     notice: str | None = None
     """A one-line notice for the user (e.g. the model failed and the offline answer is shown)."""
+    sentences: tuple[Claim, ...] = ()
+    """A model's sentences with their verdicts, shown or not (empty for the offline answerer,
+    which only quotes release sentences). When the model's answer was replaced by the offline
+    one, they are kept here, none shown."""
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -238,6 +273,7 @@ class Answer:
             ],
             "generator": self.generator,
             "notice": self.notice,
+            "sentences": [c.as_json() for c in self.sentences],
             "timings": {k: round(v, 1) for k, v in self.timings.items()},
         }
 

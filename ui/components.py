@@ -7,6 +7,7 @@ import re
 
 import streamlit as st
 
+from qa_bot.answering.citations import UNBACKED
 from qa_bot.types import Answer, Citation, Passage, Release
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=])")
@@ -17,10 +18,24 @@ def escape(text: str) -> str:
     return _MD_SPECIAL.sub(r"\\\1", text).replace("\n", "  \n")
 
 
+def answer_markdown(answer: Answer) -> str:
+    """The answer, escaped; a model's sentences that no release backs (shown when
+    QA_BOT_UNSUPPORTED=mark) in orange with the mark."""
+    shown = [c for c in answer.sentences if c.shown]
+    if not shown or answer.generator != "openai":
+        return escape(answer.text)
+    parts = []
+    for c in shown:
+        markers = "".join(f"\\[{n}\\]" for n in c.citations)
+        text = escape(c.text) + (f" {markers}" if markers else "")
+        parts.append(text if c.verdict == "supported" else f":orange[{text} *{escape(UNBACKED)}*]")
+    return " ".join(parts)
+
+
 def render_answer(answer: Answer, releases: dict[str, Release]) -> None:
     if answer.notice:
         st.warning(answer.notice)
-    st.markdown(escape(answer.text))
+    st.markdown(answer_markdown(answer))
     if answer.abstained:
         st.caption("The releases above are the nearest ones; none of them answers.")
     for c in answer.citations:

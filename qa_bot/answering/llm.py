@@ -1,15 +1,21 @@
 """Answers written by an OpenAI-compatible chat model, through langchain-openai.
 
 Works with OpenAI, Azure, Ollama, vLLM and llama.cpp's server. Passages are
-packed best first into the model's context budget (counted with tiktoken), the
-answer streams, markers are parsed and checked (:mod:`.citations`). Any failure
-(network, timeout, refusal, an empty answer) raises GeneratorError, and the caller
-shows the extractive answer with a one-line notice. This is the only module that
-imports langchain-openai's chat model.
+packed best first into the model's context budget (counted with tiktoken) and fenced
+in the prompt: each sits between tags that carry its number and a fence drawn at
+random for the request, and its text can hold neither ``<`` nor ``>`` nor a bracketed
+number, so a release cannot close its passage, open another or forge a marker. The
+answer streams sentence by sentence, each one checked against what it cites
+(:mod:`.citations`, :mod:`.support`) before it is shown. Any failure (network,
+timeout, refusal, an empty answer) raises GeneratorError, and the caller shows the
+extractive answer with a one-line notice. This is the only module that imports
+langchain-openai's chat model.
 """
 
 from __future__ import annotations
 
+import re
+import secrets
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -22,9 +28,35 @@ from ..types import Answer, Passage, Turn
 from . import citations
 from .extractive import abstention_text
 from .question import language_of
+from .support import SupportChecker
 
 LANGUAGES = {"en": "English", "fr": "French"}
 NOT_IN_RELEASES = "NOT_IN_RELEASES"
+_BRACKETED_NUMBER = re.compile(r"\[(\s*\d+(?:\s*[,;]\s*\d+)*\s*)\]")
+
+
+def inert(text: str) -> str:
+    """Release text as it goes into the prompt: no angle brackets (it cannot open or close
+    a passage tag) and no bracketed numbers (it cannot forge a marker)."""
+    text = text.replace("<", "‹").replace(">", "›")
+    return _BRACKETED_NUMBER.sub(r"(\1)", text)
+
+
+def new_fence(*texts: str) -> str:
+    """A random word that none of the texts holds."""
+    while True:
+        fence = secrets.token_hex(4)
+        if not any(fence in t for t in texts):
+            return fence
+
+
+def passage_block(n: int, p: Passage, fence: str) -> str:
+    title = inert(" ".join(p.title.split())).replace('"', "'")
+    when = p.date.isoformat() if p.date else "undated"
+    return (
+        f'<passage-{fence} n="{n}" title="{title}" date="{when}" language="{p.language}">\n'
+        f"{inert(p.text)}\n</passage-{fence}>"
+    )
 
 
 class LLMAnswerer:
@@ -40,6 +72,8 @@ class LLMAnswerer:
         context_tokens: int = 6000,
         max_tokens: int = 600,
         cache_dir: Path,
+        checker: SupportChecker | None = None,
+        unsupported: str = "drop",
     ) -> None:
         self.model = model
         self.api_key = api_key
@@ -51,10 +85,28 @@ class LLMAnswerer:
             encoding=encoding_for_model(model), cache_dir=cache_dir / "tiktoken"
         )
         self._chat: Any = None
+        self._checker = checker
+        if unsupported not in citations.MODES:
+            raise ValueError(f"unsupported must be one of {citations.MODES}")
+        self.unsupported = unsupported
 
     @property
     def where(self) -> str:
         return self.base_url or "the OpenAI API"
+
+    @property
+    def label(self) -> str:
+        """The model as the user is told about it."""
+        return f"{self.model!r} at {self.where}"
+
+    @property
+    def checker(self) -> SupportChecker:
+        if self._checker is None:
+            from ..embedders import make_embedder
+            from .support import EMBEDDER
+
+            self._checker = SupportChecker(make_embedder(EMBEDDER))
+        return self._checker
 
     def _client(self) -> Any:
         if self._chat is None:
@@ -84,16 +136,19 @@ class LLMAnswerer:
             used += cost
         return packed
 
-    def messages(self, question: str, passages: Sequence[Passage]) -> list[Any]:
+    def messages(
+        self, question: str, passages: Sequence[Passage], fence: str | None = None
+    ) -> list[Any]:
+        """The system and user messages; passages fenced (``fence``: random unless given)."""
         from langchain_core.messages import HumanMessage, SystemMessage
 
-        blocks = [
-            f"[{n}] {p.title} ({p.date.isoformat() if p.date else 'undated'})\n{p.text}"
-            for n, p in enumerate(passages, start=1)
-        ]
+        fence = fence or new_fence(
+            question, *(p.text for p in passages), *(p.title for p in passages)
+        )
+        blocks = [passage_block(n, p, fence) for n, p in enumerate(passages, start=1)]
         language = LANGUAGES.get(language_of(question), "English")
         return [
-            SystemMessage(render("answer_system", language=language)),
+            SystemMessage(render("answer_system", language=language, fence=fence)),
             HumanMessage(render("answer_user", passages="\n\n".join(blocks), question=question)),
         ]
 
@@ -103,13 +158,18 @@ class LLMAnswerer:
     ) -> Iterator[str | Answer]:
         started = time.perf_counter()
         packed = self.pack(passages)
+        draft = citations.Draft(packed, self.checker.session(packed), mode=self.unsupported)
+        draft.language = language_of(question)
         text = ""
+        shown = 0
         try:
             for chunk in self._client().stream(self.messages(question, packed)):
                 piece = chunk.content if isinstance(chunk.content, str) else ""
                 if piece:
                     text += piece
-                    yield piece
+                    for sentence in draft.feed(piece):
+                        yield (" " if shown else "") + sentence
+                        shown += 1
         except Exception as exc:  # the SDK raises many types; all mean the same here
             raise GeneratorError(
                 f"The model {self.model!r} at {self.where} failed ({type(exc).__name__}); "
@@ -133,15 +193,19 @@ class LLMAnswerer:
                 timings=ms,
             )
             return
-        body, cites = citations.parse(text, packed)
+        for sentence in draft.finish():
+            yield (" " if shown else "") + sentence
+            shown += 1
         yield Answer(
             question=question,
-            text=body,
+            text=draft.answer_text,
             abstained=False,
-            citations=tuple(cites),
+            citations=tuple(draft.citations),
             passages=tuple(passages),
             generator=self.name,
             timings=ms,
+            notice=draft.notice(self.label),
+            sentences=tuple(draft.claims),
         )
 
     def answer(

@@ -2,7 +2,10 @@
 
 The one entry point the CLI, the UI and eval use. With a model, a follow-up is
 condensed into a standalone question by the model; without one, it keeps the
-previous question's words and prefers the releases of the previous answer.
+previous question's words and prefers the releases of the previous answer. A model's
+answer in which no sentence is backed by the releases is never presented as an answer:
+the offline answer (or its refusal) replaces it, with a notice naming the model and why,
+and the model's checked sentences stay on the Answer (none shown).
 """
 
 from __future__ import annotations
@@ -65,18 +68,27 @@ class QA:
         )
         answer_started = time.perf_counter()
         final: Answer | None = None
+        streamed = False
         try:
             for piece in stream_answer(self.answerer, question, retrieved.passages, history):
                 if isinstance(piece, Answer):
                     final = piece
                 else:
+                    streamed = streamed or bool(piece)
                     yield piece
         except GeneratorError as exc:
             final = self.fallback.answer(question, retrieved.passages, history)
             final = dataclasses.replace(final, notice=str(exc))
-            yield "\n\n"
+            yield "\n\n" if streamed else ""
             yield final.text
         assert final is not None
+        notice = unbacked(final, getattr(self.answerer, "label", self.answerer.name))
+        if notice:
+            model_sentences = tuple(dataclasses.replace(c, shown=False) for c in final.sentences)
+            final = self.fallback.answer(question, retrieved.passages, history)
+            final = dataclasses.replace(final, notice=notice, sentences=model_sentences)
+            yield "\n\n" if streamed else ""
+            yield final.text
         now = time.perf_counter()
         yield dataclasses.replace(
             final,
@@ -107,6 +119,27 @@ class QA:
             p.release_id for p in previous.answer.passages[:2]
         ]
         return query, list(dict.fromkeys(prefer))
+
+
+def unbacked(answer: Answer, model: str) -> str | None:
+    """Why a model's answer cannot be shown (no sentence of it is backed), else None."""
+    if answer.abstained or not answer.sentences:
+        return None
+    if any(c.shown and c.verdict == "supported" for c in answer.sentences):
+        return None
+    counts = {
+        v: sum(1 for c in answer.sentences if c.verdict == v) for v in ("uncited", "unsupported")
+    }
+    why = " and ".join(
+        f"{n} {'cite no release' if v == 'uncited' else 'not backed by the passage they cite'}"
+        for v, n in counts.items()
+        if n
+    )
+    total = len(answer.sentences)
+    return (
+        f"The model {model} wrote no sentence that the releases back ({total} "
+        f"sentence{'s' if total != 1 else ''}: {why}); showing the offline answer instead."
+    )
 
 
 def check_question(question: str, max_chars: int) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from qa_bot.answering.citations import parse
 from qa_bot.prompts import render
 from qa_bot.types import Passage, Sentence, Turn
 
@@ -97,21 +96,9 @@ def _passage(rid: str, text: str) -> Passage:
     )
 
 
-def test_invented_markers_are_dropped_and_the_rest_renumbered() -> None:
-    passages = [
-        _passage("a", "Engineers rebuilt the bridge in Baghlan."),
-        _passage("b", "The bridge reopened on Tuesday to traffic."),
-    ]
-    text, cites = parse(
-        "The bridge reopened [2]. Engineers rebuilt it in Baghlan [1][7].", passages
-    )
-    assert text == "The bridge reopened [1]. Engineers rebuilt it in Baghlan [2]."
-    assert [(c.n, c.release_id) for c in cites] == [(1, "b"), (2, "a")]
-    assert all(c.supported for c in cites)
-    _, unsupported = parse("Ministers met in Brussels about pensions [1].", passages)
-    assert unsupported[0].supported is False
-
-
 def test_rendered_prompt(snapshot) -> None:  # type: ignore[no-untyped-def]
-    assert render("answer_system", language="French") == snapshot
-    assert render("answer_user", passages="[1] T (2024-02-28)\nText.", question="Q?") == snapshot
+    assert render("answer_system", language="French", fence="f3nce") == snapshot
+    passages = (
+        '<passage-f3nce n="1" title="T" date="2024-02-28" language="en">\nText.\n</passage-f3nce>'
+    )
+    assert render("answer_user", passages=passages, question="Q?") == snapshot

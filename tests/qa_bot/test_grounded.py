@@ -1,0 +1,179 @@
+"""A model's answer is shown only as far as the releases back it (issue 10).
+
+A scripted OpenAI-compatible server on 127.0.0.1 answers as a careless model would:
+without markers, with invented markers, fully cited, in English over the French NATO
+item, or NOT_IN_RELEASES. Each case is checked through the CLI (text and --json) and the
+chat (AppTest), over the real corpus with the real embedder and support check.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_qa_bot
+from tests.openai_script import ScriptedServer
+
+NATO_Q = "When did NATO's Cooperative Security Division hold its bi-annual meeting with partners?"
+NATO_CLAIM = (
+    "On 28 February 2024, the Cooperative Security Division of NATO's International "
+    "Military Staff held its bi-annual meeting with partner countries"
+)
+HAWALA_Q = "Where is the Rahmat Hawala Network based?"
+HAWALA_CLAIM = (
+    "Mohammed Qaseem is believed to be the owner of the Rahmat Hawala Network, an "
+    "organization suspected of funding insurgent activity, based out of Wesh district, "
+    "Kandahar province"
+)
+
+UNCITED = "The meeting was opened by the Secretary General, who welcomed the partners."
+MIXED = f"{NATO_CLAIM} [{{Trente}}]. Mickey Mouse closed it [7]. It was held in Mons [99]."
+FULL = f"{HAWALA_CLAIM} [{{Hawala}}]."
+CROSS = f"{NATO_CLAIM} [{{Trente}}]."
+
+
+@pytest.fixture(scope="module")
+def scripted() -> Iterator[ScriptedServer]:
+    server = ScriptedServer()
+    yield server
+    server.close()
+
+
+def _ask(store: Path, server: ScriptedServer, question: str, *extra: str, **env: str) -> tuple:  # type: ignore[type-arg]
+    env = {"OPENAI_BASE_URL": server.url, "QA_BOT_CHAT_MODEL": "scripted", **env}
+    text = run_qa_bot("ask", question, "--store", str(store), *extra, env=env)
+    data = run_qa_bot("ask", question, "--store", str(store), "--json", *extra, env=env)
+    assert text.returncode == 0 and data.returncode == 0, text.stderr + data.stderr
+    return text, json.loads(data.stdout)
+
+
+def test_uncited_answer_is_replaced_by_the_offline_answer(corpus_store, scripted) -> None:  # type: ignore[no-untyped-def]
+    scripted.reply = UNCITED
+    text, data = _ask(corpus_store[0], scripted, NATO_Q)
+    assert "Secretary General" not in text.stdout
+    assert "'scripted'" in text.stderr and "offline answer" in text.stderr
+    assert data["generator"] == "extractive"
+    assert "Secretary General" not in data["text"]
+    assert "no sentence that the releases back" in data["notice"]
+    assert [s["verdict"] for s in data["sentences"]] == ["uncited"]
+    assert not any(s["shown"] for s in data["sentences"])
+
+
+def test_mixed_answer_keeps_only_backed_sentences(corpus_store, scripted) -> None:  # type: ignore[no-untyped-def]
+    scripted.reply = MIXED
+    text, data = _ask(corpus_store[0], scripted, NATO_Q)
+    for out in (text.stdout, data["text"]):
+        assert "Mickey" not in out and "Mons" not in out and "[7]" not in out
+        assert "28 February 2024" in out and "[1]" in out
+    assert data["generator"] == "openai"
+    assert "2 of the 3 sentences" in data["notice"] and "dropped" in data["notice"]
+    assert "dropped" in text.stderr
+    verdicts = [(s["verdict"], s["shown"]) for s in data["sentences"]]
+    assert verdicts == [("supported", True), ("uncited", False), ("uncited", False)]
+    assert [c["release_id"] for c in data["citations"]] == ["2024-02-28-partners-meeting.fr"]
+    assert all(c["supported"] for c in data["citations"])
+
+
+def test_mixed_answer_marked_when_asked(corpus_store, scripted) -> None:  # type: ignore[no-untyped-def]
+    scripted.reply = MIXED
+    text, data = _ask(corpus_store[0], scripted, NATO_Q, QA_BOT_UNSUPPORTED="mark")
+    assert "Mickey Mouse closed it. (not backed by the releases)" in text.stdout
+    assert "It was held in Mons. (not backed by the releases)" in text.stdout
+    assert all(s["shown"] for s in data["sentences"])
+    assert "2 of the 3 sentences" in data["notice"] and "marked" in data["notice"]
+
+
+@pytest.mark.parametrize(
+    ("question", "reply", "release"),
+    [
+        (HAWALA_Q, FULL, "isaf-2012-09-S-037-l373"),
+        (NATO_Q, CROSS, "2024-02-28-partners-meeting.fr"),
+    ],
+    ids=["fully-cited", "english-over-french"],
+)
+def test_backed_answer_is_kept_as_written(corpus_store, scripted, question, reply, release) -> None:  # type: ignore[no-untyped-def]
+    scripted.reply = reply
+    text, data = _ask(corpus_store[0], scripted, question)
+    assert data["generator"] == "openai" and data["notice"] is None
+    assert [s["verdict"] for s in data["sentences"]] == ["supported"]
+    assert data["text"].endswith("[1]") and data["text"].startswith(reply.split(" [")[0])
+    assert [c["supported"] for c in data["citations"]] == [True]
+    assert data["citations"][0]["release_id"] == release
+    assert text.stdout.startswith(data["text"]) and "Note:" not in text.stderr
+
+
+def test_not_in_releases_is_a_refusal(corpus_store, scripted) -> None:  # type: ignore[no-untyped-def]
+    scripted.reply = "NOT_IN_RELEASES"
+    text, data = _ask(corpus_store[0], scripted, "What was NATO's budget for 2031?")
+    assert data["abstained"] and data["citations"] == []
+    assert "do not contain an answer" in text.stdout
+
+
+def test_streaming_and_plain_requests_are_both_served(corpus_app, scripted) -> None:  # type: ignore[no-untyped-def]
+    from qa_bot.answering.llm import LLMAnswerer
+
+    scripted.reply = CROSS
+    answerer = LLMAnswerer(model="scripted", base_url=scripted.url, cache_dir=Path("cache"))
+    passages = corpus_app.retriever.search(NATO_Q, k=5).passages
+    pieces = list(answerer.stream(NATO_Q, passages))
+    assert scripted.requests[-1]["stream"] is True
+    shown = "".join(p for p in pieces if isinstance(p, str))
+    assert shown == pieces[-1].text  # type: ignore[union-attr]  # only checked text streamed
+    # a plain (non-streaming) completion, as the follow-up condensing uses
+    assert answerer.condense("And then?", []) and scripted.requests[-1].get("stream") is not True
+
+
+# ------------------------------------------------------------------ the chat (AppTest)
+def _chat(store: Path, server: ScriptedServer, monkeypatch: pytest.MonkeyPatch, question: str):  # type: ignore[no-untyped-def]
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import ROOT
+    from ui.state import get_app
+
+    monkeypatch.setenv("QA_BOT_STORE", str(store))
+    monkeypatch.setenv("OPENAI_BASE_URL", server.url)
+    monkeypatch.setenv("QA_BOT_CHAT_MODEL", "scripted")
+    get_app.clear()
+    at = AppTest.from_file(str(ROOT / "ui" / "app.py"), default_timeout=120)
+    at.run()
+    at.chat_input[0].set_value(question).run()
+    assert not at.exception
+    return at
+
+
+def _shown(at) -> str:  # type: ignore[no-untyped-def]
+    return "\n".join(m.value for m in at.markdown)
+
+
+def test_chat_shows_the_offline_answer_for_an_uncited_one(
+    corpus_store,
+    scripted,
+    monkeypatch,  # type: ignore[no-untyped-def]
+) -> None:
+    scripted.reply = UNCITED
+    at = _chat(corpus_store[0], scripted, monkeypatch, NATO_Q)
+    assert "Secretary General" not in _shown(at)
+    assert any("offline answer" in w.value for w in at.warning)
+
+
+def test_chat_drops_the_invented_claims(corpus_store, scripted, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    scripted.reply = MIXED
+    at = _chat(corpus_store[0], scripted, monkeypatch, NATO_Q)
+    assert "Mickey" not in _shown(at) and "28 February 2024" in _shown(at)
+    assert any("2 of the 3 sentences" in w.value for w in at.warning)
+
+
+def test_chat_marks_the_invented_claims_when_asked(corpus_store, scripted, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("QA_BOT_UNSUPPORTED", "mark")
+    scripted.reply = MIXED
+    at = _chat(corpus_store[0], scripted, monkeypatch, NATO_Q)
+    assert "Mickey" in _shown(at) and "not backed by the releases" in _shown(at)
+
+
+def test_chat_keeps_a_backed_answer(corpus_store, scripted, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    scripted.reply = CROSS
+    at = _chat(corpus_store[0], scripted, monkeypatch, NATO_Q)
+    assert "28 February 2024" in _shown(at) and not at.warning
