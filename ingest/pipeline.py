@@ -113,15 +113,29 @@ class Ingestor:
         segment: SegmentBuilder | None,
     ) -> IngestReport:
         files, rejected, skipped = discover(paths)
-        index = self.store.release_index()
-        self.store.sweep(index)
         self._generation_before = self.store.generation()
+        # the whole registry is read only to prune, or to sweep the chunks an interrupted
+        # run left (seen as more chunks than the index holds); otherwise the releases met
+        # are looked up by id, so that adding one file costs the same at any size
+        everything = None
+        if (
+            prune
+            or segment is None
+            or (
+                self.store.count_chunks() != self.index.chunks(self._generation_before)  # type: ignore[union-attr]
+            )
+        ):
+            everything = self.store.release_index()
+            self.store.sweep(everything)
+        raws = list(self._load(files, rejected))
+        index = _Known(self.store, everything)
+        index.prefetch([derive_id(raw) for raw in raws])
 
         todo: list[_Todo] = []
         seen: dict[str, str] = {}
         versions: dict[str, str] = {}
         unchanged = 0
-        for raw in self._load(files, rejected):
+        for raw in raws:
             version = self.version_of(raw)
             rid = self._unique_id(raw, version, index, seen, versions)
             if rid in seen and versions[rid] == version:
@@ -145,27 +159,41 @@ class Ingestor:
             todo.append(_Todo(raw, rid, version, is_new=known is None))
 
         added = updated = embedded = done = 0
-        written: list[tuple[Release, str, list[Chunk]]] = []
-        # identical sentences (boilerplate lines) are embedded once per run
+        written: list[str] = []
+        # identical sentences (boilerplate lines) are embedded once per run; once written,
+        # a vector is read back from the index segment when the sentence comes again
         vectors: dict[str, Any] = {}
+        rows: dict[str, int] = {}
+
+        def vector_of(text: str) -> Any:
+            found = vectors.get(text)
+            return found if found is not None else segment.vector(rows[text])  # type: ignore[union-attr]
+
         in_flight: deque[tuple[list[_Item], list[str], int]] = deque()
 
         def write_oldest() -> None:
             nonlocal added, updated, embedded, done
             batch, fresh, ticket = in_flight.popleft()
             vectors.update(zip(fresh, ahead.result(ticket), strict=True))
-            batch = self._write(batch, vectors, rejected)
+            texts = {c.text for _, _, chunks in batch for c in chunks}
+            batch = self._write(batch, {t: vector_of(t) for t in texts}, rejected)
             items = [(release, t.version, chunks) for t, release, chunks in batch]
-            written.extend((r, v, []) for r, v, _ in items)
+            written.extend(r.release_id for r, _, _ in items)
             if segment is not None:  # tokenised here, while the worker embeds ahead
                 for release, version, chunks in items:
+                    first = segment.n
                     segment.add(
                         release,
                         version,
                         chunks,
                         [tokens_of(c.text) for c in chunks],
-                        [vectors[c.text] for c in chunks],
+                        [vector_of(c.text) for c in chunks],
                     )
+                    for i, c in enumerate(chunks):
+                        rows.setdefault(c.text, first + i)
+                for text in texts:
+                    if text in rows:
+                        vectors.pop(text, None)
             embedded += len(fresh)
             added += sum(t.is_new for t, _, _ in batch)
             updated += sum(not t.is_new for t, _, _ in batch)
@@ -194,9 +222,10 @@ class Ingestor:
         removed = 0
         if prune:
             roots = [p.resolve() for p in paths if p.exists()]
+            assert everything is not None
             gone = [
                 info.release_id
-                for info in index.values()
+                for info in everything.values()
                 if info.release_id not in seen and _under(info.source, roots)
             ]
             removed = len(self.store.delete(gone))
@@ -265,10 +294,7 @@ class Ingestor:
         return [item]
 
     def _update_index(
-        self,
-        segment: SegmentBuilder | None,
-        written: list[tuple[Release, str, list[Chunk]]],
-        deleted: list[str],
+        self, segment: SegmentBuilder | None, written: list[str], deleted: list[str]
     ) -> None:
         """Bring the search index beside the store up to date: a segment of what this run
         wrote, and the releases it replaced or removed marked, unless the index did not
@@ -285,7 +311,7 @@ class Ingestor:
             generation=generation,
             vocab=segment.vocab,
             added=segment,
-            removed=[r.release_id for r, _, _ in written] + list(deleted),
+            removed=written + list(deleted),
         )
         if not done:
             # another process or client wrote the store without this index, or the store
@@ -304,7 +330,7 @@ class Ingestor:
     def _unique_id(
         raw: RawRelease,
         version: str,
-        index: dict[str, ReleaseInfo],
+        index: _Known,
         seen: dict[str, str],
         versions: dict[str, str],
     ) -> str:
@@ -364,6 +390,31 @@ class Ingestor:
                 batch, size = [], 0
         if batch:
             yield batch
+
+
+class _Known:
+    """The stored releases' metadata, looked up by id (all of it when already read)."""
+
+    def __init__(self, store: ChromaStore, everything: dict[str, ReleaseInfo] | None) -> None:
+        self.store = store
+        self.everything = everything
+        self._found: dict[str, ReleaseInfo | None] = {}
+
+    def prefetch(self, ids: Sequence[str]) -> None:
+        if self.everything is not None:
+            return
+        wanted = [rid for rid in dict.fromkeys(ids) if rid not in self._found]
+        for i in range(0, len(wanted), 1000):
+            part = wanted[i : i + 1000]
+            got = self.store.release_infos(part)
+            self._found.update({rid: got.get(rid) for rid in part})
+
+    def get(self, rid: str) -> ReleaseInfo | None:
+        if self.everything is not None:
+            return self.everything.get(rid)
+        if rid not in self._found:
+            self.prefetch([rid])
+        return self._found[rid]
 
 
 def build_ingestor(app: App) -> Ingestor:

@@ -257,6 +257,18 @@ class ChromaStore:
         return out
 
     @_guarded
+    def release_infos(self, release_ids: Sequence[str]) -> dict[str, ReleaseInfo]:
+        """The metadata of the releases among ``release_ids`` that are stored, by id."""
+        if not release_ids or self._open(create=False) is None:
+            return {}
+        _, docs = self._cols()
+        got = docs.get(ids=list(release_ids), include=["metadatas"])
+        return {
+            rid: _info_from_meta(rid, meta)
+            for rid, meta in zip(got["ids"], got["metadatas"], strict=True)
+        }
+
+    @_guarded
     def get_releases(self, release_ids: Sequence[str]) -> dict[str, Release]:
         if not release_ids or self._open(create=False) is None:
             return {}

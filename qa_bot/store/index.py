@@ -44,6 +44,8 @@ B = 0.75
 # columns of a segment's rows.npy (one row per sentence chunk)
 RELEASE, DATE, START, END, POSITION, PASSAGE, LANG, RLANG = range(8)
 ROW_COLUMNS = 8
+RESCORE = 10
+"""The dense search rescores exactly this many times ``k`` candidates of a projection."""
 # columns of passages.npy: first row, end row (exclusive), start and end in the release text
 FIRST, LAST, PSTART, PEND = range(4)
 
@@ -90,6 +92,10 @@ class Segment:
             load("p_len"),
         )
         self.norms = load("norms")
+        # large segments also keep their vectors projected on their main directions: the
+        # dense search scans those (a quarter of the bytes), then rescores the best exactly
+        self.basis: Any = load("basis") if (directory / "basis.npy").exists() else None
+        self.coarse: Any = load("coarse") if self.basis is not None else None
         self.vectors = (
             np.memmap(
                 directory / "vectors.f32", dtype=np.float32, mode="r", shape=(self.n, self.dim)
@@ -158,6 +164,7 @@ class Snapshot:
                 row = s.release_rows[ri]
                 if row < s.n and not deleted[si][row]:
                     self.release_at[rid] = (si, ri)
+        self._first_rows: Any = None
         live_dates = self.date[self.live] if self.n else empty
         self.newest_int = int(live_dates.max()) if live_dates.size else 0
 
@@ -205,13 +212,16 @@ class Snapshot:
         return rid, version, range(base + first, base + last), start, end
 
     def passage_first_rows(self) -> Any:
+        """The first row of every passage (where a passage's filters are read)."""
         import numpy as np
 
-        parts = [
-            np.asarray(s.passages[:, FIRST]) + int(off)
-            for s, off in zip(self.segments, self.row_offsets, strict=False)
-        ]
-        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+        if self._first_rows is None:
+            parts = [
+                np.asarray(s.passages[:, FIRST]) + int(off)
+                for s, off in zip(self.segments, self.row_offsets, strict=False)
+            ]
+            self._first_rows = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+        return self._first_rows
 
     def release(self, release_id: str) -> tuple[str, list[str], range, range] | None:
         """(version, titles, global rows, global passages) of a live release."""
@@ -314,31 +324,55 @@ class Snapshot:
             return []
         q = np.asarray(vector, dtype=np.float32)
         q = q / (np.linalg.norm(q) or 1.0)
-        sims = np.full(self.n, -np.inf, dtype=np.float32)
+        rows, sims = [], []
         for s, off in zip(self.segments, self.row_offsets, strict=False):
             lo = int(off)
             part = mask[lo : lo + s.n]
             if not s.n or not part.any():
                 continue
-            dots = s.vectors @ q
-            sims[lo : lo + s.n] = np.where(part, dots / s.norms, -np.inf)
-        k = min(k, int(mask.sum()))
-        if k <= 0:
+            if s.coarse is not None:
+                # approximate similarities over the projection; the best RESCORE * k
+                # (filtered) are then scored exactly
+                approx = np.where(part, _dot(s.coarse, q @ s.basis), -np.inf)
+                n = min(RESCORE * k, int(part.sum()))
+                local = np.sort(np.argpartition(-approx, n - 1)[:n])
+                exact = _dot(s.vectors[local], q) / s.norms[local]
+            else:
+                local = np.flatnonzero(part)
+                exact = _dot(s.vectors, q)[local] / s.norms[local]
+            rows.append(local + lo)
+            sims.append(exact.astype(np.float32))
+        if not rows:
             return []
-        best = np.argpartition(-sims, k - 1)[:k]
-        best = best[np.lexsort((best, -sims[best]))]
-        return [(int(i), float(sims[i])) for i in best]
+        found, sim = np.concatenate(rows), np.concatenate(sims)
+        if found.size > k:
+            keep = np.argpartition(-sim, k - 1)[:k]
+            found, sim = found[keep], sim[keep]
+        order = np.lexsort((found, -sim))
+        return [(int(found[i]), float(sim[i])) for i in order]
+
+
+def _dot(matrix: Any, vector: Any) -> Any:
+    """``matrix @ vector`` without BLAS: OpenBLAS's threads, woken after the embedder's
+    own, cost milliseconds per call even on a small matrix."""
+    import numpy as np
+
+    return np.einsum("ij,j->i", matrix, vector)
 
 
 def top(scores: Any, k: int) -> list[tuple[int, float]]:
-    """The ``k`` best positive scores, best first (selected as bm25s's numpy back end does)."""
+    """The ``k`` best positive scores, best first; ties in row order."""
     import numpy as np
 
-    if k <= 0:
+    hits = np.flatnonzero(scores > 0)  # the rows holding a query word: few, at any size
+    if k <= 0 or not hits.size:
         return []
-    part = np.argpartition(scores, -k)[-k:]
-    order = np.flip(np.argsort(scores[part]))
-    return [(int(part[i]), float(scores[part[i]])) for i in order if scores[part[i]] > 0]
+    values = scores[hits]
+    if hits.size > k:
+        keep = np.argpartition(-values, k - 1)[:k]
+        hits, values = hits[keep], values[keep]
+    order = np.lexsort((hits, -values))
+    return [(int(hits[i]), float(values[i])) for i in order]
 
 
 class SearchIndex:
@@ -361,6 +395,11 @@ class SearchIndex:
             return dict(json.loads(self.manifest_path(generation).read_text(encoding="utf-8")))
         except (OSError, ValueError):
             return None
+
+    def chunks(self, generation: str | None) -> int | None:
+        """How many chunks the index of ``generation`` holds (None: no such index)."""
+        manifest = self.manifest(generation)
+        return None if manifest is None else int(manifest["stats"]["s_n"])
 
     def vocab(self, size: int) -> dict[str, int]:
         """The term ids, read again when a writer has added terms since."""

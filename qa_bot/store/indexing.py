@@ -43,6 +43,10 @@ KEEP_MANIFESTS = 4
 """Manifests kept for readers still on an older generation."""
 MAX_SEGMENTS = 8
 """More segments than this: the small ones are merged into one."""
+PROJECT_FROM = 20_000
+"""Segments of at least this many rows keep their vectors projected (see :func:`project`)."""
+PROJECTION = 128
+"""Dimensions of that projection."""
 
 
 def tokens_of(text: str) -> list[str]:
@@ -208,6 +212,15 @@ class SegmentBuilder:
         self.release_rows.append(self.n)
         self.release_passages.append(len(self.passages) // 4)
 
+    def vector(self, row: int) -> Any:
+        """The vector of a row added so far (read back from the segment's file)."""
+        import numpy as np
+
+        self._vectors.flush()
+        return np.fromfile(
+            self.tmp / "vectors.f32", dtype=np.float32, count=self.dim, offset=row * self.dim * 4
+        )
+
     def _postings(
         self, target: tuple[array[int], array[int], array[float]], doc: int, words: list[str]
     ) -> None:
@@ -240,7 +253,14 @@ class SegmentBuilder:
             np.save(self.tmp / f"{prefix}_len.npy", np.frombuffer(length, dtype=np.float32))
         np.save(self.tmp / "rows.npy", np.frombuffer(self.rows, np.int32).reshape(-1, ROW_COLUMNS))
         np.save(self.tmp / "passages.npy", np.frombuffer(self.passages, np.int32).reshape(-1, 4))
-        np.save(self.tmp / "norms.npy", np.frombuffer(self.norms, dtype=np.float32))
+        norms = np.frombuffer(self.norms, dtype=np.float32)
+        np.save(self.tmp / "norms.npy", norms)
+        if self.n >= PROJECT_FROM and self.dim > PROJECTION:
+            vectors = np.memmap(self.tmp / "vectors.f32", np.float32, "r", shape=(self.n, self.dim))
+            basis, coarse = project(vectors, norms)
+            np.save(self.tmp / "basis.npy", basis)
+            np.save(self.tmp / "coarse.npy", coarse)
+            del vectors
         meta = {
             "rows": self.n,
             "dim": self.dim,
@@ -259,6 +279,22 @@ class SegmentBuilder:
     def abandon(self) -> None:
         self._vectors.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def project(vectors: Any, norms: Any) -> tuple[Any, Any]:
+    """The main directions of the unit vectors (uncentred, so that dot products keep most
+    of their value) and the vectors projected on them."""
+    import numpy as np
+
+    step = max(1, len(vectors) // 20_000)
+    sample = np.asarray(vectors[::step], dtype=np.float64) / np.asarray(norms[::step])[:, None]
+    _, directions = np.linalg.eigh(sample.T @ sample)
+    basis = np.ascontiguousarray(directions[:, ::-1][:, :PROJECTION], dtype=np.float32)
+    coarse = np.empty((len(vectors), PROJECTION), dtype=np.float32)
+    for i in range(0, len(vectors), 8192):
+        block = np.asarray(vectors[i : i + 8192]) / np.asarray(norms[i : i + 8192])[:, None]
+        coarse[i : i + 8192] = block @ basis
+    return basis, coarse
 
 
 def _term_ids(indptr: Any) -> Any:
