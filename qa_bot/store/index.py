@@ -360,12 +360,25 @@ def _dot(matrix: Any, vector: Any) -> Any:
     return np.einsum("ij,j->i", matrix, vector)
 
 
+SELECT_ALL_UP_TO = 50_000
+"""Up to this many rows, the best are selected over every row exactly as bm25s's numpy back
+end does (so ties come out as they did when bm25s ranked them); beyond, over the rows that
+hold a query word, ties in row order: selecting over an array of mostly zeros (ties) costs
+14 ms at 100k rows."""
+
+
 def top(scores: Any, k: int) -> list[tuple[int, float]]:
-    """The ``k`` best positive scores, best first; ties in row order."""
+    """The ``k`` best positive scores, best first."""
     import numpy as np
 
+    if k <= 0:
+        return []
+    if scores.size <= SELECT_ALL_UP_TO:
+        part = np.argpartition(scores, -k)[-k:]
+        order = np.flip(np.argsort(scores[part]))
+        return [(int(part[i]), float(scores[part[i]])) for i in order if scores[part[i]] > 0]
     hits = np.flatnonzero(scores > 0)  # the rows holding a query word: few, at any size
-    if k <= 0 or not hits.size:
+    if not hits.size:
         return []
     values = scores[hits]
     if hits.size > k:
