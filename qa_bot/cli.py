@@ -418,8 +418,7 @@ def eval_(
     typer.echo(f"{'metric':24}" + "".join(f"{n:>12}" for n in names))
     for metric in results["qa-bot"]:
         row = "".join(
-            f"{'-' if results[n].get(metric) is None else results[n][metric]!s:>12}"
-            for n in names
+            f"{'-' if results[n].get(metric) is None else results[n][metric]!s:>12}" for n in names
         )
         typer.echo(f"{metric:24}{row}")
 
@@ -457,6 +456,9 @@ def ui(
             "true",
             "--browser.gatherUsageStats",
             "false",
+            # a product, not a dev server: no "Deploy" button or developer menu
+            "--client.toolbarMode",
+            "viewer",
             "--server.port",
             str(port),
             "--server.address",

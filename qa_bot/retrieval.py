@@ -62,10 +62,10 @@ class RetrievalConfig:
         """The weights in ``qa_bot/params.json``."""
         import dataclasses
 
-        from .fitted import load
+        from .fitted import retrieval_weights
 
         fields = {f.name for f in dataclasses.fields(cls)}
-        weights = {k: v for k, v in load().retrieval.items() if k in fields}
+        weights = {k: v for k, v in retrieval_weights().items() if k in fields}
         return dataclasses.replace(cls(), **weights)  # type: ignore[arg-type]
 
 
@@ -163,6 +163,8 @@ class Retriever:
         self.config = config or RetrievalConfig.fitted()
         self._generation: str | None | bool = False  # False: never loaded
         self._lock = threading.Lock()
+        self._recent: OrderedDict[str, list[float]] = OrderedDict()
+        self._recent_lock = threading.Lock()
         self._snapshot: Snapshot | None = None
         self.releases: Releases = Releases(self)
         """Every live release by id (its text is read from the store when asked for)."""
@@ -265,7 +267,7 @@ class Retriever:
         dense_sim: dict[int, float] = {}
         for rank, (pos, _) in enumerate(snap.bm25(words, k=cfg.lexical_k, mask=weights)):
             scores[pos] += cfg.lexical_weight / (cfg.rrf_k + rank + 1)
-        vector = self.embedder.embed([text])[0]
+        vector = self.embed([text])[0]
         for rank, (pos, sim) in enumerate(snap.dense(vector, k=cfg.dense_k, mask=mask)):
             scores[pos] += cfg.dense_weight / (cfg.rrf_k + rank + 1)
             dense_sim[pos] = sim
@@ -323,7 +325,19 @@ class Retriever:
 
     # ------------------------------------------------------------ what the answerer reads
     def embed(self, texts: list[str]) -> list[list[float]]:
-        return self.embedder.embed(texts)
+        """Embeddings; a question's is remembered, so that retrieval and the answerer
+        embed it once between them."""
+        if len(texts) != 1:
+            return self.embedder.embed(texts)
+        with self._recent_lock:
+            found = self._recent.get(texts[0])
+        if found is None:
+            found = self.embedder.embed(texts)[0]
+            with self._recent_lock:
+                self._recent[texts[0]] = found
+                while len(self._recent) > 32:
+                    self._recent.popitem(last=False)
+        return [found]
 
     def vectors(self, chunk_ids: Sequence[str]) -> dict[str, list[float]]:
         """Stored vectors of chunks, by id (those the index holds)."""

@@ -4,6 +4,7 @@ no HTML is ever let through, and Markdown is escaped)."""
 from __future__ import annotations
 
 import re
+from pathlib import PurePath
 
 import streamlit as st
 
@@ -59,7 +60,8 @@ def source_card(c: Citation, passage: Passage | None, release: Release | None) -
         if c.url:
             st.markdown(f"[{escape(c.url)}]({c.url.replace(')', '%29')})")
         elif release and release.source:
-            st.caption(escape(release.source))
+            # the file's name, never where it lies on the server's disk
+            st.caption(escape(PurePath(release.source).name))
         if not c.supported:
             st.caption("This sentence does not clearly support the claim.")
         text, start = (passage.text, passage.start) if passage else (c.quote, c.start)

@@ -22,7 +22,7 @@ from ..fitted import Params, load
 from ..text import MONTHS, find_period, format_date, resolve_relative_dates, terms
 from ..types import Answer, Citation, Passage, Turn
 from . import features as F
-from .question import analyse, generic_words, is_follow_up, wants_language
+from .question import analyse, asks_several, is_follow_up, wants_language
 from .words import WordMatcher
 
 ABSTAIN = {
@@ -122,7 +122,9 @@ class ExtractiveAnswerer:
 
         query = self.query(question, history)
         candidates = self.candidates(query, passages)
-        x = F.sentence_matrix(query, candidates, soft=self._soft, near=self._near)
+        x = F.sentence_matrix(
+            query, candidates, soft=self._soft, near=self._near, idf=self.library.idf
+        )
         probabilities = self.params.sentence.probability(x) if len(candidates) else np.zeros(0)
         unmatched = self._unseen_unmatched(query, candidates, probabilities)
         qv = F.question_vector(query, candidates, x, probabilities, unmatched)
@@ -131,22 +133,12 @@ class ExtractiveAnswerer:
 
     def select(self, scored: Scored) -> list[F.Candidate]:
         """The sentences that answer, best first; none when the releases do not answer."""
-        import numpy as np
 
         p = self.params
         if not scored.candidates or scored.refuse >= p.abstain_threshold:
             return []
-        order = [int(i) for i in np.argsort(-scored.probabilities, kind="stable")]
-        best = scored.probabilities[order[0]]
-        chosen = [scored.candidates[order[0]]]
-        for i in order[1:]:
-            if len(chosen) >= p.max_sentences or scored.probabilities[i] < p.extra * best:
-                break
-            c = scored.candidates[i]
-            if any(_same_text(c, other) for other in chosen):
-                continue
-            chosen.append(c)
-        return chosen
+        chosen = choose(scored, p.add.probability, p.add_threshold, p.max_sentences)
+        return [scored.candidates[i] for i in chosen]
 
     # ------------------------------------------------------------ the question
     def query(self, question: str, history: Sequence[Turn] = ()) -> F.Query:
@@ -161,11 +153,7 @@ class ExtractiveAnswerer:
         period = find_period(q.text, newest=newest)
         if period is None and follow_up:
             period = find_period(history[-1].question, newest=newest)
-        words = [
-            t
-            for t in dict.fromkeys(q.terms)
-            if t not in generic_words() and not (period and (t.isdigit() or t in MONTHS))
-        ]
+        words = [t for t in dict.fromkeys(q.terms) if not (period and (t.isdigit() or t in MONTHS))]
         vector = np.asarray(self.library.embed([q.text])[0], dtype=float)
         vector = vector / (np.linalg.norm(vector) or 1.0)
         previous: frozenset[str] = frozenset()
@@ -192,6 +180,7 @@ class ExtractiveAnswerer:
             cited_positions=positions,
             wanted_language=wanted,
             focus=F.focus_word(q.text),
+            several=asks_several(q.text),
         )
 
     def _positions(self, cited: frozenset[tuple[str, int]]) -> list[tuple[str, int]]:
@@ -225,6 +214,8 @@ class ExtractiveAnswerer:
         out = []
         for p, rank, retrieved in ordered:
             for s in p.sentences:
+                if F.addresses_reader(s.text):
+                    continue  # instructions planted in a release are data, never an answer
                 vec = vectors.get(s.chunk_id)
                 out.append(
                     F.Candidate(
@@ -286,6 +277,28 @@ def abstention_text(language: str, passages: Sequence[Passage]) -> str:
     return "\n".join(lines)
 
 
-def _same_text(a: F.Candidate, b: F.Candidate) -> bool:
-    """The same sentence, or one repeated in another release (no answer says it twice)."""
-    return a.sentence.text.strip() == b.sentence.text.strip()
+def choose(scored: Scored, add: Any, threshold: float, most: int) -> list[int]:
+    """The best candidate, then, among the next best, each that the ``add`` model says adds
+    to it (probability at least ``threshold``), up to ``most`` sentences in all; a sentence
+    repeated (in another release) is said once."""
+    import numpy as np
+
+    order = [int(i) for i in np.argsort(-scored.probabilities, kind="stable")]
+    if not order:
+        return []
+    first = order[0]
+    chosen = [first]
+    said = {scored.candidates[first].sentence.text.strip()}
+    for rank, i in enumerate(order[1 : F.ADD_DEPTH], start=2):
+        if len(chosen) >= most:
+            break
+        text = scored.candidates[i].sentence.text.strip()
+        if text in said:
+            continue
+        v = F.add_vector(
+            scored.query, scored.candidates, scored.x, scored.probabilities, first, i, rank
+        )
+        if float(add(v[None, :])[0]) >= threshold:
+            chosen.append(i)
+            said.add(text)
+    return chosen

@@ -22,7 +22,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..text import MONTHS, fold, terms
+from ..text import MONTHS, terms
+from ..text import fold as _fold
 from ..types import Passage, Sentence
 
 KINDS = ("who", "when", "where", "count", "list", "what")
@@ -52,19 +53,33 @@ SENTENCE_FEATURES = (
     "wanted_language",  # in the language the user asked for ("en français ?")
     "new_words",  # share of the sentence's words the question does not hold
     "previous_release",  # follow-up: a release the last answer cited
-    "after_cited",  # follow-up: just after a sentence the last answer cited
+    "after_cited",  # follow-up: after a sentence the last answer cited (1 / how far after)
     "was_cited",  # follow-up: the sentence the last answer gave
-    "addresses_reader",  # speaks to the reader or the system: instructions, not facts
     "enumeration",  # lists things (what was found, seized, discussed)
     "number",  # holds a number that is not a date
     "name",  # holds a name the question does not
     "date",  # holds a date or a day
     "place",  # holds a place ("in Kunar province")
     "quote",  # quotes someone or says who said it
+    "rare_name",  # the rarest capitalised word it adds to the question (a person, a village)
     *(f"{kind}_fit" for kind in KINDS),  # holds what the question's kind asks for
     *(f"{kind}_overlap" for kind in KINDS),  # overlap, per kind of question
     *(f"asks_{kind}" for kind in KINDS),  # the question's kind
 )
+
+ADD_FEATURES = (
+    "probability",  # a further candidate's probability of answering
+    "ratio",  # ...relative to the best one's
+    "rank",  # its rank among the candidates (2 = the second best)
+    "same_release",  # it is of the best candidate's release
+    "same_passage",
+    "several",  # the question asks more than one thing
+    "novel",  # share of its words the best candidate does not have
+    "adds_kind",  # kinds of things it holds that the best does not (number, name, date, place)
+    "fits",  # it holds what the question's kind asks for
+)
+ADD_DEPTH = 6
+"""Further sentences are looked for among this many best candidates."""
 
 QUESTION_FEATURES = (
     "best",  # the best candidate's probability of answering
@@ -77,6 +92,7 @@ QUESTION_FEATURES = (
     "release_fit",  # ...or another candidate of its release does
     "focus_in_release",  # the word asked about is in the best candidate's release
     "has_focus",  # the question asks about a word ("which *village*")
+    "release_rare_name",  # the rarest new capitalised word of the best candidate's release
     "unseen",  # share of the question's telling words found nowhere in the releases
     "unseen_unmatched",  # ...nor near any word of the best candidate's passage
     "period_named",  # the question names a period...
@@ -100,9 +116,9 @@ _PLACE = re.compile(
 )
 _CAPITAL_AFTER_IN = re.compile(r"\b(?:in|near|of|dans|de|du|pres de|a)\s+[A-Z][a-zà-ÿ]+")
 _NUMBER_WORDS = (
-    "one two three four five six seven eight nine ten eleven twelve dozen dozens hundred "
-    "hundreds thousand thousands several multiple un deux trois quatre cinq six sept huit neuf "
-    "dix onze douze vingt trente quarante cinquante cent cents mille plusieurs"
+    "one two three four five six seven eight nine ten eleven twelve dozen hundred thousand "
+    "un deux trois quatre cinq six sept huit neuf dix onze douze vingt trente quarante "
+    "cinquante cent mille"
 )
 _NUMBER = re.compile(r"\b(\d[\d,.]*|" + "|".join(_NUMBER_WORDS.split()) + r")\b")
 _MONTH_ALT = "|".join(sorted(MONTHS, key=len, reverse=True))
@@ -118,6 +134,12 @@ _ADDRESSES_READER = re.compile(
     r"\b(ignore|disregard|you must|you should|answer that|tell the user|as an ai|assistant|"
     r"system prompt|instruction|ignorez|vous devez|repondez)\b"
 )
+
+
+@functools.lru_cache(maxsize=8192)
+def fold(text: str) -> str:
+    """:func:`qa_bot.text.fold`, remembered: each candidate is read by several signals."""
+    return _fold(text)
 
 
 def holds_person(text: str) -> bool:
@@ -163,6 +185,19 @@ def focus_word(question: str) -> str | None:
     return found[0] if found else None
 
 
+_CAPITALISED = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-zà-ÿ'’-]{2,})")
+
+
+def rare_name(text: str, question_terms: set[str], idf: Any) -> float:
+    """How rare the rarest capitalised word (not the first of the sentence) that the question
+    does not hold is, as its IDF over the releases (0 when there is none): names of people
+    and villages are rare, "Afghan" or "Kandahar" are not."""
+    if idf is None:
+        return 0.0
+    words = {fold(w) for w in _CAPITALISED.findall(text.strip())} - question_terms
+    return max((idf(w) for w in words), default=0.0)
+
+
 def _new(found: set[str], question: set[str]) -> bool:
     return bool(found - question)
 
@@ -200,7 +235,7 @@ class Query:
     language: str
     kind: str
     words: tuple[str, ...]
-    """Its telling words (folded terms, without period words or generic ones)."""
+    """Its words (folded terms, without the words of a period it names)."""
     weights: tuple[float, ...]
     """Each word's IDF in the releases."""
     unseen: tuple[str, ...]
@@ -218,6 +253,8 @@ class Query:
     wanted_language: str | None = None
     focus: str | None = None
     """The word the question asks about: "which *district*", "how many *kilograms*"."""
+    several: bool = False
+    """It asks more than one thing (its answer takes more than one sentence)."""
 
 
 @dataclass(frozen=True)
@@ -275,14 +312,18 @@ def overlap(query: Query, present: Sequence[str]) -> float:
 
 # ---------------------------------------------------------------------- the matrices
 def sentence_matrix(
-    query: Query, candidates: Sequence[Candidate], soft: Any = None, near: Any = None
+    query: Query,
+    candidates: Sequence[Candidate],
+    soft: Any = None,
+    near: Any = None,
+    idf: Any = None,
 ) -> Any:
     """One row of ``SENTENCE_FEATURES`` per candidate (numpy, float64).
 
     ``soft(query, sentence_terms) -> float`` gives the IDF-weighted share of the question's
     words that have a near word in the sentence (word vectors); ``near(word, terms) ->
-    float`` the similarity of a word to the nearest of ``terms``. Without them, exact
-    matches only."""
+    float`` the similarity of a word to the nearest of ``terms``; ``idf(term) -> float``
+    how rare a word is in the releases. Without them, exact matches only."""
     import numpy as np
 
     n = len(candidates)
@@ -311,7 +352,10 @@ def sentence_matrix(
         row[col["dense"]] = dense[i]
         row[col["overlap"]] = overlap(query, s_terms)
         if soft is not None and s.language != query.language:
+            # across languages words are found through their translations: the overlap a
+            # sentence in the question's language would have
             row[col["soft_overlap"]] = soft(query, s_terms)
+            row[col["overlap"]] = max(row[col["overlap"]], row[col["soft_overlap"]])
         else:
             row[col["soft_overlap"]] = row[col["overlap"]]
         row[col["passage_overlap"]] = passage_overlap[key]
@@ -333,17 +377,22 @@ def sentence_matrix(
             sum(t not in q_terms for t in s_terms) / len(s_terms) if s_terms else 0.0
         )
         row[col["previous_release"]] = float(p.release_id in query.previous)
-        row[col["after_cited"]] = float(
-            any((p.release_id, c.position - d) in query.cited_positions for d in (1, 2))
+        row[col["after_cited"]] = max(
+            (
+                1 / (c.position - at)
+                for rid, at in query.cited_positions
+                if rid == p.release_id and c.position > at
+            ),
+            default=0.0,
         )
         row[col["was_cited"]] = float((p.release_id, s.start) in query.cited)
-        row[col["addresses_reader"]] = float(addresses_reader(s.text))
         row[col["enumeration"]] = enumeration(s.text)
         row[col["number"]] = float(holds_number(s.text))
         row[col["name"]] = kind_fit("who", s.text, query.text)
         row[col["date"]] = float(holds_date(s.text))
         row[col["place"]] = float(holds_place(s.text))
         row[col["quote"]] = float(bool(_QUOTE.search(s.text)))
+        row[col["rare_name"]] = rare_name(s.text, q_terms, idf)
         row[col[f"asks_{query.kind}"]] = 1.0
         row[col[f"{query.kind}_fit"]] = kind_fit(query.kind, s.text, query.text)
         row[col[f"{query.kind}_overlap"]] = row[col["overlap"]]
@@ -419,6 +468,7 @@ def question_vector(
         v[q["best_fit"]] = fit[best]
         v[q["release_fit"]] = fit[same].max()
         v[q["focus_in_release"]] = x[same, col["focus"]].max()
+        v[q["release_rare_name"]] = x[same, col["rare_name"]].max()
         v[q["period_missed"]] = float(bool(query.period) and not x[:, col["period"]].any())
     total = sum(query.weights) or 1.0
     unseen = set(query.unseen)
@@ -431,3 +481,34 @@ def question_vector(
     v[q["has_focus"]] = float(query.focus is not None)
     v[q[f"is_{query.kind}"]] = 1.0
     return v
+
+
+def add_vector(
+    query: Query, candidates: Sequence[Candidate], x: Any, probabilities: Any, first: int,
+    other: int, rank: int,
+) -> Any:  # fmt: skip
+    """``ADD_FEATURES``: would candidate ``other`` add to an answer that starts with ``first``?"""
+    import numpy as np
+
+    col = {name: i for i, name in enumerate(SENTENCE_FEATURES)}
+    a, b = candidates[first], candidates[other]
+    kinds = ("number", "name", "date", "place")
+    first_terms = set(_terms(a.sentence.text))
+    other_terms = _terms(b.sentence.text)
+    return np.array(
+        [
+            probabilities[other],
+            probabilities[other] / (probabilities[first] or 1.0),
+            rank,
+            float(a.passage.release_id == b.passage.release_id),
+            float(
+                a.passage.release_id == b.passage.release_id and a.passage.start == b.passage.start
+            ),
+            float(query.several),
+            sum(t not in first_terms for t in other_terms) / len(other_terms)
+            if other_terms
+            else 0.0,
+            sum(max(0.0, x[other, col[k]] - x[first, col[k]]) for k in kinds),
+            x[other, col[f"{query.kind}_fit"]],
+        ]
+    )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import re
 from dataclasses import dataclass
 
@@ -14,21 +13,6 @@ _FR_WORDS = {*QUESTION_WORDS["fr"], "est", "le", "la", "les", "des", "du", "une"
              "francais"}  # fmt: skip
 _EN_WORDS = {*QUESTION_WORDS["en"], "the", "of", "was", "were", "is", "are", "at", "with", "on",
              "in", "and", "english", "that"}  # fmt: skip
-
-# words that say what kind of answer is wanted rather than what it is about
-GENERIC_WORDS = (
-    "topics topic subjects subject covered discussed issues themes sujets sujet abordés "
-    "discutés thèmes else autre happened report reported information details français "
-    "anglais english french say spoke speak parole"
-)
-
-
-@functools.cache
-def generic_words() -> frozenset[str]:
-    """Words that ask for a kind of answer ("which topics were covered") and say nothing
-    of what it is about: they are not the question's telling words."""
-    return frozenset(terms(GENERIC_WORDS))
-
 
 TYPES = (
     ("count", r"\b(how many|how much|combien)\b"),
@@ -94,3 +78,17 @@ def wants_language(text: str) -> str | None:
 
 def is_follow_up(text: str) -> bool:
     return bool(FOLLOW_UP.search(fold(text))) or len(terms(text)) <= 2
+
+
+_ASKS = re.compile(
+    r"\b(who|whom|what|when|where|which|why|how many|how much|qui|quoi|quand|ou|quels?|"
+    r"quelles?|combien|pourquoi)\b"
+)
+_MANY = re.compile(r"\b(each|both|two|respectively|chacun|chacune|les deux|deux)\b")
+
+
+def asks_several(text: str) -> bool:
+    """A question that asks two things ("How many were killed, and what was destroyed?",
+    "Where was each captured?"): its answer takes more than one sentence."""
+    folded = fold(text).replace("’", "'")
+    return len(_ASKS.findall(folded)) >= 2 or bool(_MANY.search(folded))

@@ -23,6 +23,31 @@ def test_who_opened_the_meeting_in_english_and_french(corpus_app) -> None:  # ty
         assert "[1]" in answer.text
 
 
+def test_the_headline_conversation_over_the_whole_corpus(corpus_app) -> None:  # type: ignore[no-untyped-def]
+    """No date, no name: the meeting is the one the releases tell of; then the topics; then
+    who spoke after the one who opened it, in English and in French."""
+    qa = corpus_app.qa("extractive")
+    for opened_q, topics_q, after_q in (
+        ("Who opened the meeting?", "Which topics were covered?", "And who spoke after him?"),
+        (
+            "Qui a ouvert la réunion ?",
+            "Quels sujets ont été abordés ?",
+            "Et qui a parlé après lui ?",
+        ),
+    ):
+        history: list[Turn] = []
+        opened = qa.ask(opened_q)
+        assert not opened.abstained and "Rohling" in opened.text, opened.text
+        assert opened.citations[0].release_id == NATO
+        history.append(Turn(opened_q, opened))
+        topics = qa.ask(topics_q, history=history)
+        assert "partenariats stratégiques" in topics.text, topics.text
+        assert topics.citations[0].release_id == NATO
+        history.append(Turn(topics_q, topics))
+        after = qa.ask(after_q, history=history)
+        assert "Serban" in after.text and after.citations[0].release_id == NATO, after.text
+
+
 def test_topics_as_a_follow_up_and_in_french(corpus_app) -> None:  # type: ignore[no-untyped-def]
     qa = corpus_app.qa("extractive")
     first = qa.ask("Who opened the meeting with NATO's partners on 28 February 2024?")

@@ -124,3 +124,33 @@ def test_server_mode(chroma_server: str, tmp_path: Path) -> None:
     assert json.loads(done.stdout)["releases"] == 41
     stats = json.loads(qa_bot("stats", "--json", env={"QA_BOT_CHROMA_URL": chroma_server}).stdout)
     assert stats["store"] == chroma_server and stats["releases"] == 41
+
+
+HEADLINE = {
+    "en": ("Who opened the meeting?", "Which topics were covered?", "And who spoke after him?"),
+    "fr": (
+        "Qui a ouvert la réunion ?",
+        "Quels sujets ont été abordés ?",
+        "Et qui a parlé après lui ?",
+    ),
+}
+
+
+def test_the_headline_conversation_in_the_terminal(corpus_store: tuple[Path, dict]) -> None:  # type: ignore[type-arg]
+    """Over all 724 releases, no date or name given: Rohling opened, the topics, then Serban."""
+    store, _ = corpus_store
+    for language, turns in HEADLINE.items():
+        done = subprocess.run(
+            [*QA_BOT, "chat", "--store", str(store), "--generator", "extractive"],
+            input="\n".join(turns) + "\n",
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert done.returncode == 0, done.stderr
+        answers = done.stdout.split("\n> ")[1:]
+        assert len(answers) == 3, (language, done.stdout)
+        opened, topics, after = answers
+        assert "Rohling" in opened and "2024-02-28" in opened, (language, opened)
+        assert "partenariats stratégiques" in topics and "coopération pratique" in topics, topics
+        assert "Serban" in after, (language, after)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port, start_server, stop_server
+from tests.conftest import CORPUS, free_port, start_server, stop_server
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "tests" / "ui" / "screenshots"
@@ -24,11 +24,14 @@ XSS = (
 
 
 @pytest.fixture(scope="module")
-def server(example_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server(
+    corpus_store: tuple[Path, dict],  # type: ignore[type-arg]
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[str]:
     if not Path(CHROMIUM).exists():
         pytest.fail("Debian's chromium is missing: apt-get install chromium (make test does)")
     store = tmp_path_factory.mktemp("browser") / "store"
-    shutil.copytree(example_store, store)
+    shutil.copytree(corpus_store[0], store)  # all 724 releases
     port = free_port()
     env = {**os.environ, "QA_BOT_GENERATOR": "extractive"}
     # `qa-bot ui` runs `streamlit run` headless with usage statistics off
@@ -80,13 +83,24 @@ def ask(page, question: str) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_ask_and_see_the_cited_sentence(page) -> None:  # type: ignore[no-untyped-def]
+    """The headline conversation's first two turns, over the whole corpus."""
     ask(page, "Who opened the meeting?")
     answer = page.get_by_test_id("stChatMessage").filter(has_text="Rohling").last
     answer.wait_for(timeout=90_000)
     assert "a ouvert la réunion" in answer.inner_text()
     assert "[1]" in answer.inner_text()
     assert "Des représentants de l’OTAN" in answer.inner_text()  # the source card's title
+    # the card names the release's file, never where it lies on the server
+    assert "2024-02-28-partners-meeting.fr.txt" in answer.inner_text()
+    assert str(CORPUS) not in page.content() and "/nato/" not in answer.inner_text()
     page.screenshot(path=str(SHOTS / "chat-answer.png"), full_page=True)
+    ask(page, "Which topics were covered?")
+    topics = page.get_by_test_id("stChatMessage").filter(has_text="partenariats stratégiques")
+    topics.last.wait_for(timeout=90_000)
+    assert "renforcement des capacités" in topics.last.inner_text()
+    # a product, not a dev server: no Deploy button
+    assert page.get_by_text("Deploy", exact=True).count() == 0
+    assert page.get_by_test_id("stAppDeployButton").count() == 0
 
 
 def test_upload_then_ask_and_nothing_runs(page) -> None:  # type: ignore[no-untyped-def]
