@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import statistics
 import subprocess
@@ -146,9 +147,8 @@ def raw_rate(paths: list[Path], sample: int) -> float:
             break
     texts = list(sentences)[:sample]
     rates = []
-    # the best of its default threads and of one thread (the ingest's worker uses one):
-    # on a busy machine one thread can be the faster
-    for embedder in (UseMultilingualEmbedder(), UseMultilingualEmbedder(threads=1)):
+    # the best of every core and of one thread (its default, and the ingest worker's)
+    for embedder in (UseMultilingualEmbedder(threads=os.cpu_count()), UseMultilingualEmbedder()):
         embedder.embed(texts[: settings.batch_size])  # warm up on a whole batch
         started = time.perf_counter()
         for i in range(0, len(texts), settings.batch_size):

@@ -96,7 +96,8 @@ class Ingestor:
             # what this run writes goes into a new segment of the index, unless the index
             # does not match the store (then it is rebuilt at the end)
             segment = None
-            if self.index.has(self.store.generation()):
+            generation = self.store.generation()
+            if generation is None or self.index.has(generation):  # None: nothing stored yet
                 segment = SegmentBuilder(self.index, Vocab(self.index))
             try:
                 return self._run(paths, prune, progress, started, segment)
@@ -312,6 +313,7 @@ class Ingestor:
             vocab=segment.vocab,
             added=segment,
             removed=written + list(deleted),
+            fresh=self._generation_before is None,
         )
         if not done:
             # another process or client wrote the store without this index, or the store
