@@ -81,11 +81,11 @@ def main() -> int:
         pair_features,
         passage_context,
     )
-    from qa_bot.answering.words import WordMatcher
     from qa_bot.app import build_app
     from qa_bot.embedders import make_embedder
     from qa_bot.evaluation import contains
     from qa_bot.settings import load_settings
+    from qa_bot.words import WordMatcher
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--store", type=Path, required=True)

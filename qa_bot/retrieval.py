@@ -33,6 +33,7 @@ from .store import ChromaStore
 from .store.index import SearchIndex, Snapshot, date_of
 from .text import find_period, terms
 from .types import Filters, Passage, Release, Sentence
+from .words import WordMatcher
 
 RELEASE_CACHE = 256
 """Releases (with their text) kept in memory, most recently used."""
@@ -56,6 +57,14 @@ class RetrievalConfig:
     """Weight of BM25 over whole passages in the fusion."""
     per_release: int = 2
     """At most this many passages of one release in the results."""
+    translated_weight: float = 0.0
+    """Weight of BM25 over the releases in other languages than the question's, with the
+    question's words translated (0: no such branch)."""
+    translation_similarity: float = 0.8
+    """A word of those releases translates a question word from this word-vector similarity."""
+    translation_releases: int = 3
+    """The vocabulary translated into is that of the releases, in each other language, that
+    the question's embedding finds first."""
 
     @classmethod
     def fitted(cls) -> RetrievalConfig:
@@ -165,6 +174,7 @@ class Retriever:
         self._lock = threading.Lock()
         self._recent: OrderedDict[str, list[float]] = OrderedDict()
         self._recent_lock = threading.Lock()
+        self.words = WordMatcher(self.embed)
         self._snapshot: Snapshot | None = None
         self.releases: Releases = Releases(self)
         """Every live release by id (its text is read from the store when asked for)."""
@@ -271,6 +281,12 @@ class Retriever:
         for rank, (pos, sim) in enumerate(snap.dense(vector, k=cfg.dense_k, mask=mask)):
             scores[pos] += cfg.dense_weight / (cfg.rrf_k + rank + 1)
             dense_sim[pos] = sim
+        if cfg.translated_weight:
+            for other, translated in self._translations(snap, mask, text, words, vector):
+                for rank, (pos, _) in enumerate(
+                    snap.bm25(translated, k=cfg.lexical_k, mask=other.astype("float32"))
+                ):
+                    scores[pos] += cfg.translated_weight / (cfg.rrf_k + rank + 1)
 
         prefer_set = set(prefer)
         lo = _date_int(period[0]) if period else 0
@@ -322,6 +338,43 @@ class Retriever:
             if len(passages) >= k:
                 break
         return Retrieved(tuple(passages), period, (time.perf_counter() - started) * 1000)
+
+    def _translations(
+        self, snap: Snapshot, mask: Any, text: str, words: list[str], vector: Sequence[float]
+    ) -> Iterator[tuple[Any, list[str]]]:
+        """For each language of the releases other than the question's: (the mask of its
+        sentences, the question's words translated into the words of its releases that the
+        question's embedding finds first). Across languages BM25 matches no word, and the
+        embedding of a long sentence can miss what single words find ("opened the meeting"
+        and "a ouvert la réunion")."""
+        import numpy as np
+
+        from .answering.question import language_of
+
+        language = language_of(text)
+        cfg = self.config
+        for code, other in enumerate(snap.languages):
+            if other == language:
+                continue
+            within = mask & (snap.lang == code)
+            if not within.any():
+                continue
+            found = snap.dense(vector, k=cfg.dense_k, mask=within)
+            rids = list(dict.fromkeys(snap.release_of_row(pos) for pos, _ in found))
+            texts = self.releases.get_many(rids[: int(cfg.translation_releases)])
+            vocabulary = list(dict.fromkeys(t for r in texts.values() for t in terms(r.text)))
+            if not vocabulary or not words:
+                continue
+            self.words.prepare([*words, *vocabulary])
+            near = self.words.similarities(words, vocabulary)
+            best = np.argmax(near, axis=1)
+            translated = [
+                vocabulary[int(j)]
+                for i, j in enumerate(best)
+                if near[i, int(j)] >= cfg.translation_similarity
+            ]
+            if translated:
+                yield within, translated
 
     # ------------------------------------------------------------ what the answerer reads
     def embed(self, texts: list[str]) -> list[list[float]]:

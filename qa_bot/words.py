@@ -16,7 +16,7 @@ from typing import Any
 
 class WordMatcher:
     def __init__(
-        self, embed: Callable[[list[str]], Sequence[Sequence[float]]], *, limit: int = 200_000
+        self, embed: Callable[[list[str]], Sequence[Sequence[float]]], *, limit: int = 50_000
     ) -> None:
         self.embed = embed
         self.limit = limit
@@ -39,6 +39,15 @@ class WordMatcher:
                 self._vectors.clear()
             for w, v in zip(missing, vectors, strict=True):
                 self._vectors[w] = v
+
+    def similarities(self, words: Sequence[str], among: Sequence[str]) -> Any:
+        """The (len(words) x len(among)) matrix of word-vector similarities."""
+        import numpy as np
+
+        self.prepare([*words, *among])
+        a = np.stack([self._vectors[w] for w in words])
+        b = np.stack([self._vectors[w] for w in among])
+        return a @ b.T
 
     def nearest(self, words: Sequence[str], among: Sequence[str]) -> list[float]:
         """For each of ``words``, its highest similarity to a word of ``among`` (1 for the

@@ -21,9 +21,9 @@ from typing import Any, Protocol
 from ..fitted import Params, load
 from ..text import MONTHS, find_period, format_date, resolve_relative_dates, terms
 from ..types import Answer, Citation, Passage, Turn
+from ..words import WordMatcher
 from . import features as F
 from .question import analyse, asks_several, is_follow_up, wants_language
-from .words import WordMatcher
 
 ABSTAIN = {
     "en": "The releases do not contain an answer to this question. The nearest releases are:",

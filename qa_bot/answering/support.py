@@ -37,8 +37,8 @@ from typing import Any
 from ..embedders import Embedder
 from ..text import MONTHS, fold, resolve_relative_dates, stopwords, terms
 from ..types import Passage, Sentence
+from ..words import WordMatcher
 from .question import language_of
-from .words import WordMatcher
 
 FEATURES = (
     "similarity",

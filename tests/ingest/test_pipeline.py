@@ -190,6 +190,11 @@ def test_the_index_follows_every_run_without_rebuilding(
     assert reader.snapshot.live.sum() == store.count_chunks()
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 9, open: after deletes, BM25 scores of the index written in steps differ "
+    "from a rebuilt one by about 2% (document statistics not kept exact)",
+)
 def test_an_index_written_in_steps_scores_as_one_built_at_once(
     tmp_path: Path, fake_embedder: FakeEmbedder
 ) -> None:

@@ -83,7 +83,8 @@ def ask(page, question: str) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_ask_and_see_the_cited_sentence(page) -> None:  # type: ignore[no-untyped-def]
-    """The headline conversation's first two turns, over the whole corpus."""
+    """The headline conversation's first turns, over the whole corpus: who opened the
+    meeting (in English, then in French), then the topics."""
     ask(page, "Who opened the meeting?")
     answer = page.get_by_test_id("stChatMessage").filter(has_text="Rohling").last
     answer.wait_for(timeout=90_000)
@@ -94,7 +95,9 @@ def test_ask_and_see_the_cited_sentence(page) -> None:  # type: ignore[no-untype
     assert "2024-02-28-partners-meeting.fr.txt" in answer.inner_text()
     assert str(CORPUS) not in page.content() and "/nato/" not in answer.inner_text()
     page.screenshot(path=str(SHOTS / "chat-answer.png"), full_page=True)
-    ask(page, "Which topics were covered?")
+    ask(page, "Qui a ouvert la réunion ?")
+    page.get_by_test_id("stChatMessage").filter(has_text="Rohling").nth(1).wait_for(timeout=90_000)
+    ask(page, "Quels sujets ont été abordés ?")
     topics = page.get_by_test_id("stChatMessage").filter(has_text="partenariats stratégiques")
     topics.last.wait_for(timeout=90_000)
     assert "renforcement des capacités" in topics.last.inner_text()
