@@ -189,6 +189,21 @@ class Citation:
     end: int
     supported: bool = True
 
+    @classmethod
+    def of(cls, n: int, passage: Passage, sentence: Sentence, supported: bool = True) -> Citation:
+        """Marker ``n`` quoting ``sentence`` of ``passage``'s release."""
+        return cls(
+            n=n,
+            release_id=passage.release_id,
+            title=passage.title,
+            date=passage.date,
+            url=passage.url,
+            quote=sentence.text,
+            start=sentence.start,
+            end=sentence.end,
+            supported=supported,
+        )
+
     def as_json(self) -> dict[str, object]:
         return {
             "n": self.n,

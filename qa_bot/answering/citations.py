@@ -136,19 +136,7 @@ class Draft:
         key = (p.release_id, sentence.start, sentence.end)
         if key not in self._numbers:
             self._numbers[key] = len(self._numbers) + 1
-            self.citations.append(
-                Citation(
-                    n=self._numbers[key],
-                    release_id=p.release_id,
-                    title=p.title,
-                    date=p.date,
-                    url=p.url,
-                    quote=sentence.text,
-                    start=sentence.start,
-                    end=sentence.end,
-                    supported=supported,
-                )
-            )
+            self.citations.append(Citation.of(self._numbers[key], p, sentence, supported))
         elif supported:  # the same sentence backs another claim: it does support
             n = self._numbers[key]
             self.citations[n - 1] = dataclasses.replace(self.citations[n - 1], supported=True)

@@ -91,18 +91,7 @@ class ExtractiveAnswerer:
         for n, c in enumerate(chosen, start=1):
             s, p = c.sentence, c.passage
             parts.append(f"{resolve_relative_dates(s.text, p.date, s.language)} [{n}]")
-            citations.append(
-                Citation(
-                    n=n,
-                    release_id=p.release_id,
-                    title=p.title,
-                    date=p.date,
-                    url=p.url,
-                    quote=s.text,
-                    start=s.start,
-                    end=s.end,
-                )
-            )
+            citations.append(Citation.of(n, p, s))
         used = tuple(dict.fromkeys(c.passage for c in chosen))
         return Answer(
             question=question,
