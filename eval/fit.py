@@ -108,11 +108,14 @@ class Fitter:
         from qa_bot.app import build_app
         from qa_bot.retrieval import RetrievalConfig
         from qa_bot.settings import Settings
+        from qa_bot.words import WordMatcher
 
         app = build_app(Settings(store=store))
         self.retriever = app.retriever
         self.retriever.config = RetrievalConfig()
         self.answerer = ExtractiveAnswerer(library=self.retriever, params=bootstrap_params())
+        # word vectors that do not depend on the order questions come in: a bit-for-bit rebuild
+        self.retriever.words = self.answerer.words = WordMatcher(self.retriever.embed, exact=True)
         self.qa = QA(retriever=self.retriever, answerer=self.answerer, fallback=self.answerer)
 
     def retrieve(self, question: str, history: list) -> tuple:  # type: ignore[type-arg]

@@ -170,6 +170,7 @@ class ExtractiveAnswerer:
             wanted_language=wanted,
             focus=F.focus_word(q.text),
             several=asks_several(q.text),
+            kinds=q.kinds,
         )
 
     def _positions(self, cited: frozenset[tuple[str, int]]) -> list[tuple[str, int]]:

@@ -63,6 +63,7 @@ SENTENCE_FEATURES = (
     "quote",  # quotes someone or says who said it
     "rare_name",  # the rarest capitalised word it adds to the question (a person, a village)
     *(f"{kind}_fit" for kind in KINDS),  # holds what the question's kind asks for
+    "other_fit",  # holds what a further thing asked asks for ("..., and how many?")
     *(f"{kind}_overlap" for kind in KINDS),  # overlap, per kind of question
     *(f"asks_{kind}" for kind in KINDS),  # the question's kind
 )
@@ -77,6 +78,7 @@ ADD_FEATURES = (
     "novel",  # share of its words the best candidate does not have
     "adds_kind",  # kinds of things it holds that the best does not (number, name, date, place)
     "fits",  # it holds what the question's kind asks for
+    "adds_asked",  # it holds a kind of thing the question asks for that the best does not
 )
 ADD_DEPTH = 6
 """Further sentences are looked for among this many best candidates."""
@@ -89,6 +91,8 @@ QUESTION_FEATURES = (
     "best_passage_overlap",
     "best_release_overlap",  # the question's words in the best candidate's release
     "best_fit",  # the best candidate holds what the question's kind asks for
+    "best_other_fit",  # ...or what a further thing asked asks for
+    "best_new",  # share of the best candidate's words the question does not hold (stems)
     "release_fit",  # ...or another candidate of its release does
     "focus_in_release",  # the word asked about is in the best candidate's release
     "has_focus",  # the question asks about a word ("which *village*")
@@ -255,6 +259,8 @@ class Query:
     """The word the question asks about: "which *district*", "how many *kilograms*"."""
     several: bool = False
     """It asks more than one thing (its answer takes more than one sentence)."""
+    kinds: tuple[str, ...] = ()
+    """Every kind it asks for, ``kind`` first."""
 
 
 @dataclass(frozen=True)
@@ -396,6 +402,9 @@ def sentence_matrix(
         row[col[f"asks_{query.kind}"]] = 1.0
         row[col[f"{query.kind}_fit"]] = kind_fit(query.kind, s.text, query.text)
         row[col[f"{query.kind}_overlap"]] = row[col["overlap"]]
+        row[col["other_fit"]] = max(
+            (kind_fit(k, s.text, query.text) for k in query.kinds[1:]), default=0.0
+        )
     _release_features(query, candidates, x, col, near)
     x[:, col["dense_gap"]] = x[:, col["dense"]] - x[:, col["dense"]].max()
     x[:, col["overlap_gap"]] = x[:, col["overlap"]] - x[:, col["overlap"]].max()
@@ -466,6 +475,11 @@ def question_vector(
             if c.passage.release_id == candidates[best].passage.release_id
         ]
         v[q["best_fit"]] = fit[best]
+        v[q["best_other_fit"]] = x[best, col["other_fit"]]
+        best_terms = _terms(candidates[best].sentence.text)
+        if best_terms:
+            held = _matched(best_terms, list(_terms(query.text)))
+            v[q["best_new"]] = sum(not h for h in held) / len(best_terms)
         v[q["release_fit"]] = fit[same].max()
         v[q["focus_in_release"]] = x[same, col["focus"]].max()
         v[q["release_rare_name"]] = x[same, col["rare_name"]].max()
@@ -510,5 +524,13 @@ def add_vector(
             else 0.0,
             sum(max(0.0, x[other, col[k]] - x[first, col[k]]) for k in kinds),
             x[other, col[f"{query.kind}_fit"]],
+            max(
+                (
+                    kind_fit(k, b.sentence.text, query.text)
+                    - kind_fit(k, a.sentence.text, query.text)
+                    for k in query.kinds or (query.kind,)
+                ),
+                default=0.0,
+            ),
         ]
     )

@@ -37,6 +37,21 @@ TYPES = (
 )
 
 
+# a further thing asked after the first ("When did ..., and how many were killed?"): the
+# question word opens the question or follows "and" / a comma
+_ALSO = (
+    ("count", r"\b(how many|how much|combien)\b"),
+    ("who", r"(^|\band\b|,|\bet\b)\W*(who|whom|by whom|qui)\b"),
+    (
+        "who",  # "which Taliban *leader*", "quel *responsable*"
+        r"\b(which|what|quel|quelle|quels|quelles)\s+(\w+\s+){0,2}(leader|commander|official|"
+        r"governor|spokesman|officer|general|chef|commandant|responsable|dirigeant)s?\b",
+    ),
+    ("when", r"(^|\band\b|,|\bet\b)\W*(when|quand|on what date|a quelle date)\b"),
+    ("where", r"(^|\band\b|,)\W*(where|in which (?:village|district|province|city|town))\b"),
+)
+
+
 @dataclass(frozen=True)
 class Question:
     text: str
@@ -44,6 +59,8 @@ class Question:
     kind: str
     """who | when | where | count | list | what"""
     terms: tuple[str, ...]
+    kinds: tuple[str, ...] = ()
+    """Every kind it asks for, ``kind`` first ("When ..., and how many ...": when, count)."""
 
 
 def language_of(text: str) -> str:
@@ -56,7 +73,16 @@ def language_of(text: str) -> str:
 def analyse(text: str) -> Question:
     folded = fold(text).replace("’", "'")
     kind = next((name for name, pattern in TYPES if re.search(pattern, folded)), "what")
-    return Question(text=text, language=language_of(text), kind=kind, terms=tuple(terms(text)))
+    also = [name for name, pattern in _ALSO if name != kind and re.search(pattern, folded)]
+    if "où" in text.lower() and kind != "where":  # folded, "où" (where) is "ou" (or)
+        also.append("where")
+    return Question(
+        text=text,
+        language=language_of(text),
+        kind=kind,
+        terms=tuple(terms(text)),
+        kinds=(kind, *dict.fromkeys(also)),
+    )
 
 
 FOLLOW_UP = re.compile(

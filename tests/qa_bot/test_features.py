@@ -98,6 +98,43 @@ def test_questions_that_ask_several_things() -> None:
     assert not asks_several("Combien d'insurgés ont été tués ?")
 
 
+def test_every_kind_a_question_asks_for() -> None:
+    # the further thing asked follows "and" or a comma; a relative "who" is not a question
+    assert analyse("When did the patrol repel the attack, and how many were killed?").kinds == (
+        "count",
+        "when",
+    )
+    assert analyse("Which Taliban leader was targeted, and how many were killed?").kinds == (
+        "count",
+        "who",
+    )
+    assert analyse("Où et quand la réunion a-t-elle eu lieu ?").kinds == ("where", "when")
+    assert analyse("What did the director who spoke after him say?").kinds == ("what",)
+    assert analyse("Which Afghan official was the target?").kinds == ("what", "who")
+
+
+def test_a_sentence_holding_a_further_thing_asked_adds_to_the_answer() -> None:
+    q = analyse("When did the patrol repel the attack, and how many insurgents were killed?")
+    query = F.Query(
+        text=q.text, language="en", kind=q.kind, words=("patrol",), weights=(1.0,), unseen=(),
+        period=None, vector=np.ones(3) / np.sqrt(3), kinds=q.kinds,
+    )  # fmt: skip
+    count = "Initial reports indicate 13 insurgents were killed."
+    dated = "KABUL, Afghanistan (Nov. 18, 2010) - A patrol repelled an attack."
+    passage = _passage("r1", [dated, count])
+    candidates = [
+        F.Candidate(passage.sentences[1], passage, 0, 0, True, 2, vector=np.ones(3)),
+        F.Candidate(passage.sentences[0], passage, 0, 0, True, 1, vector=np.ones(3)),
+    ]
+    x = F.sentence_matrix(query, candidates)
+    col = F.SENTENCE_FEATURES.index("other_fit")
+    assert list(x[:, col]) == [0.0, 1.0]  # the date is the further thing asked
+    add = F.add_vector(query, candidates, x, np.array([0.9, 0.5]), 0, 1, 2)
+    assert add[F.ADD_FEATURES.index("adds_asked")] == 1.0
+    back = F.add_vector(query, candidates, x, np.array([0.5, 0.9]), 1, 0, 2)
+    assert back[F.ADD_FEATURES.index("adds_asked")] == 1.0  # the number, to a dated lead
+
+
 def test_shipped_parameters_match_the_features() -> None:
     data = json.loads(resources.files("qa_bot").joinpath("params.json").read_text("utf-8"))
     assert data["sentence"]["features"] == list(F.SENTENCE_FEATURES)
