@@ -188,17 +188,25 @@ class ExtractiveAnswerer:
         releases, with their stored vectors."""
         import numpy as np
 
-        releases = list(dict.fromkeys(p.release_id for p in passages))
+        retrieved = list(dict.fromkeys(p.release_id for p in passages))
+        # a follow-up stays with the releases the conversation cited, even when its own
+        # words ("who spoke after him?") retrieve others
+        earlier = [rid for rid in sorted(query.previous) if rid not in retrieved]
+        releases = retrieved + earlier
         rank_of = {rid: i for i, rid in enumerate(releases)}
         ordered: list[tuple[Passage, int, bool]] = [(p, i, True) for i, p in enumerate(passages)]
         have = {(p.release_id, p.start) for p in passages}
         extra = 0
-        for rid in releases[:CONTEXT_RELEASES]:
+        for rid in retrieved[:CONTEXT_RELEASES]:
             for sibling in self.library.release_passages(rid):
                 if (rid, sibling.start) not in have and extra < CONTEXT_PASSAGES:
                     have.add((rid, sibling.start))
                     ordered.append((sibling, len(passages) + extra, False))
                     extra += 1
+        for rid in earlier:
+            for sibling in self.library.release_passages(rid)[:CONTEXT_PASSAGES]:
+                ordered.append((sibling, len(passages) + extra, False))
+                extra += 1
         vectors = self.library.vectors([s.chunk_id for p, _, _ in ordered for s in p.sentences])
         titles = {rid: self.library.titles(rid) for rid in releases}
         out = []

@@ -242,6 +242,20 @@ def test_a_follow_up_knows_what_was_cited_before() -> None:
     assert follow.text == "Gen. B spoke next. [1]"  # nearest after the one cited
 
 
+def test_a_follow_up_keeps_the_release_the_conversation_cited() -> None:
+    """ "Who spoke after him?" retrieves another release with "spoke" in it; the release the
+    last answer cited stays among the candidates."""
+    meeting = _passage("r1", ["Gen. A opened the meeting.", "Gen. B spoke next."])
+    other = _passage("r2", ["A patrol spoke with the village elder."])
+    library = FakeLibrary([meeting, other])
+    first = ExtractiveAnswerer(library=library, params=_params({"lead": 5.0}, add=-5.0)).answer(
+        "Who opened the meeting?", [meeting]
+    )
+    answerer = ExtractiveAnswerer(library=library, params=_params({"after_cited": 5.0}, add=-5.0))
+    follow = answerer.answer("And who spoke after him?", [other], [Turn(first.question, first)])
+    assert follow.text == "Gen. B spoke next. [1]" and follow.citations[0].release_id == "r1"
+
+
 def test_a_further_sentence_joins_when_the_add_model_says_so() -> None:
     p = _passage("r1", ["Forces detained 12 suspects.", "They seized 40 rifles."])
     both = ExtractiveAnswerer(library=FakeLibrary([p]), params=_params({"number": 1.0}, add=5.0))
