@@ -8,13 +8,15 @@ strings and ``source_ids`` (or ``type: unanswerable``). Neither split of
 ``../shared/eval/questions.jsonl`` is fitted on: ``tune`` is where choices (features, the
 model's size) are checked, ``holdout`` is only ever scored.
 
-Steps, each deterministic (so a rerun writes the same file, byte for byte):
-1. retrieval: the fusion weights, by grid search on the recall@5 and MRR of the gold
-   releases;
-2. sentences: a logistic model of "this candidate holds a must_include string of a gold
+Steps, each deterministic (so a rerun writes the same file, byte for byte; word vectors
+are embedded one word at a time, so they do not depend on the order questions come in):
+1. retrieval: the fusion weights, by staged grid search on how early the first passage
+   holding the answer comes;
+2. sentences: boosted trees of "this candidate holds a must_include string of a gold
    release" over :data:`qa_bot.answering.features.SENTENCE_FEATURES`;
-3. refusal: a logistic model of "the releases do not answer" over the question features,
-   from out-of-fold sentence probabilities; its threshold maximises balanced accuracy;
+3. refusal: a sign-constrained logistic model of "the releases do not answer" over the
+   question features, from out-of-fold sentence probabilities; its threshold refuses as
+   many unanswerable questions as possible with at most FALSE_REFUSALS of the answerable;
 4. further sentences: a logistic model of "this candidate adds a must_include string the
    best one lacks", its threshold and how many sentences at most, by grid search on
    must_include accuracy (answers kept short).

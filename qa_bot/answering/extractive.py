@@ -188,16 +188,16 @@ class ExtractiveAnswerer:
         releases, with their stored vectors."""
         import numpy as np
 
-        retrieved = list(dict.fromkeys(p.release_id for p in passages))
+        found = list(dict.fromkeys(p.release_id for p in passages))
         # a follow-up stays with the releases the conversation cited, even when its own
         # words ("who spoke after him?") retrieve others
-        earlier = [rid for rid in sorted(query.previous) if rid not in retrieved]
-        releases = retrieved + earlier
+        earlier = [rid for rid in sorted(query.previous) if rid not in found]
+        releases = found + earlier
         rank_of = {rid: i for i, rid in enumerate(releases)}
         ordered: list[tuple[Passage, int, bool]] = [(p, i, True) for i, p in enumerate(passages)]
         have = {(p.release_id, p.start) for p in passages}
         extra = 0
-        for rid in retrieved[:CONTEXT_RELEASES]:
+        for rid in found[:CONTEXT_RELEASES]:
             for sibling in self.library.release_passages(rid):
                 if (rid, sibling.start) not in have and extra < CONTEXT_PASSAGES:
                     have.add((rid, sibling.start))

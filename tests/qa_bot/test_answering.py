@@ -95,13 +95,7 @@ def test_relative_dates_are_made_absolute_and_quotes_kept(corpus_app) -> None:  
     assert any("yesterday" in c.quote for c in answer.citations)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 7, still open: the fitted refusal model answers an off-topic question with "
-    "dates and numbers and a near miss on the NATO item (its training unanswerables are near "
-    "misses over ISAF releases)",
-)
-def test_abstains_off_topic_and_near_miss(corpus_app) -> None:  # type: ignore[no-untyped-def]
+def test_abstains_off_topic(corpus_app) -> None:  # type: ignore[no-untyped-def]
     qa = corpus_app.qa("extractive")
     for question in (
         "Who won the football World Cup in 2010?",
@@ -109,8 +103,18 @@ def test_abstains_off_topic_and_near_miss(corpus_app) -> None:  # type: ignore[n
     ):
         answer = qa.ask(question)
         assert answer.abstained and answer.text.startswith("The releases do not contain")
-    # a near miss: the division is in the releases, its budget is not
-    near = qa.ask("What was the budget of the Cooperative Security Division in 2024?")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 7, still open: near misses (the event is in the releases, the asked fact is "
+    "not) are mostly answered with the nearest fact",
+)
+def test_abstains_on_a_near_miss(corpus_app) -> None:  # type: ignore[no-untyped-def]
+    # the division is in the releases, its budget is not
+    near = corpus_app.qa("extractive").ask(
+        "What was the budget of the Cooperative Security Division in 2024?"
+    )
     assert near.abstained and "Des représentants de l’OTAN" in near.text
 
 
