@@ -5,7 +5,13 @@ For each release found under the given paths:
 - unchanged (same content and chunking settings): skipped, nothing embedded;
 - new or changed: chunked, embedded in batches, written so that the old
   version stays searchable until the new one is complete;
-- ``prune``: releases whose source under those paths disappeared are removed.
+- ``prune``: releases whose source under those paths disappeared are removed;
+- stored but missing some of its chunks (deleted behind the registry's back): written
+  again ("repaired"), found when the store holds fewer chunks than its index.
+
+Writers take turns on this machine (the search index's lock, waited for up to
+QA_BOT_WRITE_WAIT), and announce themselves to the store, whose sweep then spares
+their chunks (writers on other machines of a Chroma server).
 
 A bad file or line is reported with its reason and never stops the run: any
 exception while loading, parsing, chunking or storing one release rejects that
@@ -55,6 +61,7 @@ class _Todo:
     release_id: str
     version: str
     is_new: bool
+    repair: bool = False
 
 
 class Ingestor:
@@ -91,8 +98,10 @@ class Ingestor:
     ) -> IngestReport:
         started = time.perf_counter()
         if self.index is None:
-            return self._run(paths, prune, progress, started, None)
-        with self.index.lock():  # one writer at a time; readers keep their index meanwhile
+            with self.store.writer():
+                return self._run(paths, prune, progress, started, None)
+        # one writer at a time on this machine; readers keep their index meanwhile
+        with self.index.lock(), self.store.writer():
             # what this run writes goes into a new segment of the index, unless the index
             # does not match the store (then it is rebuilt at the end)
             segment = None
@@ -115,6 +124,7 @@ class Ingestor:
     ) -> IngestReport:
         files, rejected, skipped = discover(paths)
         self._generation_before = self.store.generation()
+        self._mark = self.store.mark()
         # the whole registry is read only to prune, or to sweep the chunks an interrupted
         # run left (seen as more chunks than the index holds); otherwise the releases met
         # are looked up by id, so that adding one file costs the same at any size
@@ -127,7 +137,9 @@ class Ingestor:
             )
         ):
             everything = self.store.release_index()
-            self.store.sweep(everything)
+            damaged = self.store.audit(everything)[1]
+        else:
+            damaged = set()
         raws = list(self._load(files, rejected))
         index = _Known(self.store, everything)
         index.prefetch([derive_id(raw) for raw in raws])
@@ -154,12 +166,13 @@ class Ingestor:
             seen[rid] = raw.source
             versions[rid] = version
             known = index.get(rid)
-            if known is not None and known.version == version:
+            repair = rid in damaged
+            if known is not None and known.version == version and not repair:
                 unchanged += 1
                 continue
-            todo.append(_Todo(raw, rid, version, is_new=known is None))
+            todo.append(_Todo(raw, rid, version, is_new=known is None, repair=repair))
 
-        added = updated = embedded = done = 0
+        added = updated = repaired = embedded = done = 0
         written: list[str] = []
         # identical sentences (boilerplate lines) are embedded once per run; once written,
         # a vector is read back from the index segment when the sentence comes again
@@ -173,7 +186,7 @@ class Ingestor:
         in_flight: deque[tuple[list[_Item], list[str], int]] = deque()
 
         def write_oldest() -> None:
-            nonlocal added, updated, embedded, done
+            nonlocal added, updated, repaired, embedded, done
             batch, fresh, ticket = in_flight.popleft()
             vectors.update(zip(fresh, ahead.result(ticket), strict=True))
             texts = {c.text for _, _, chunks in batch for c in chunks}
@@ -197,7 +210,8 @@ class Ingestor:
                         vectors.pop(text, None)
             embedded += len(fresh)
             added += sum(t.is_new for t, _, _ in batch)
-            updated += sum(not t.is_new for t, _, _ in batch)
+            updated += sum(not t.is_new and not t.repair for t, _, _ in batch)
+            repaired += sum(t.repair for t, _, _ in batch)
             done += len(batch)
             if progress:
                 progress(done, len(todo))
@@ -247,6 +261,7 @@ class Ingestor:
             chunks=self.store.count_chunks(),
             seconds=time.perf_counter() - started,
             embedded=embedded,
+            repaired=repaired,
         )
 
     # -------------------------------------------------------------- helpers
@@ -302,22 +317,30 @@ class Ingestor:
         match the store before the run (then it is rebuilt from the store)."""
         assert self.index is not None
         generation = self.store.generation()
+        # another process or machine wrote the store meanwhile: this index misses its writes
+        foreign = not self.store.alone_since(self._mark, self._generation_before, generation)
         if generation == self._generation_before and self.index.has(generation):
             if segment is not None:
                 segment.abandon()
             return
-        done = segment is not None and commit(
-            self.index,
-            base=self._generation_before,
-            generation=generation,
-            vocab=segment.vocab,
-            added=segment,
-            removed=written + list(deleted),
-            fresh=self._generation_before is None,
+        done = (
+            not foreign
+            and segment is not None
+            and commit(
+                self.index,
+                base=self._generation_before,
+                generation=generation,
+                vocab=segment.vocab,
+                added=segment,
+                removed=written + list(deleted),
+                fresh=self._generation_before is None,
+            )
         )
         if not done:
             # another process or client wrote the store without this index, or the store
             # predates it: rebuild it from the store
+            if segment is not None:
+                segment.abandon()
             rebuild(self.index, self.store)
 
     def _load(self, files: Iterable[Path], rejected: list[Rejection]) -> Iterable[RawRelease]:

@@ -51,17 +51,22 @@ class App:
         """Delete releases from the store and the search index; the ids that existed."""
         from .store.indexing import Vocab, commit, rebuild
 
-        with self.index.lock():
+        with self.index.lock(), self.store.writer():
             before = self.store.generation()
+            mark = self.store.mark()
             deleted = self.store.delete(release_ids)
             after = self.store.generation()
-            if after != before and not commit(
-                self.index,
-                base=before,
-                generation=after,
-                vocab=Vocab(self.index),
-                added=None,
-                removed=deleted,
+            alone = self.store.alone_since(mark, before, after)
+            if after != before and not (
+                alone  # else another process or machine wrote meanwhile: rebuild
+                and commit(
+                    self.index,
+                    base=before,
+                    generation=after,
+                    vocab=Vocab(self.index),
+                    added=None,
+                    removed=deleted,
+                )
             ):
                 rebuild(self.index, self.store)
         return deleted
@@ -137,7 +142,7 @@ def build_app(settings: Settings, *, embedder: Embedder | None = None, create: b
         create=create,
     )
     tokens = TokenCounter(encoding=settings.tokenizer, cache_dir=settings.cache_dir / "tiktoken")
-    index = SearchIndex(directory=index_dir(settings))
+    index = SearchIndex(directory=index_dir(settings), wait=settings.write_wait)
     return App(settings=settings, embedder=embedder, store=store, tokens=tokens, index=index)
 
 

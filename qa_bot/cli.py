@@ -114,7 +114,8 @@ def ingest(
     else:
         typer.echo(
             f"{report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
-            f"{report.removed} removed, {len(report.rejected)} rejected "
+            + (f"{report.repaired} repaired, " if report.repaired else "")
+            + f"{report.removed} removed, {len(report.rejected)} rejected "
             f"({report.seconds:.1f} s). The store now holds {report.releases} releases, "
             f"{report.chunks} chunks."
         )

@@ -197,8 +197,15 @@ class Retriever:
             if generation == self._generation:
                 return
             snap = self.index.open(generation)
-            if snap is None and self.index.writing() and self._snapshot is not None:
-                return  # a writer is at work: keep answering from what we have until it is done
+            if snap is None and self.index.writing():
+                # a writer is at work: keep answering from what we have (or the newest index
+                # it left) until it is done, rather than wait for it
+                if self._snapshot is not None:
+                    return
+                latest = self.index.latest()
+                if latest is not None:
+                    self._snapshot = latest
+                    return
             if snap is None:
                 generation, snap = self._rebuild()
                 assert snap is not None, "the index just written could not be opened"

@@ -152,6 +152,13 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("QA_BOT_MAX_QUESTION_CHARS", "max_question_chars"),
         description="Longest question, in characters.",
     )
+    write_wait: float = Field(
+        default=600,
+        ge=0,
+        validation_alias=AliasChoices("QA_BOT_WRITE_WAIT", "write_wait"),
+        description="Seconds a writer (ingest, upload, delete) waits for another one to finish "
+        "with the store before giving up.",
+    )
     cache_dir: Path = Field(
         default_factory=default_cache_dir,
         validation_alias=AliasChoices("QA_BOT_CACHE_DIR", "cache_dir"),

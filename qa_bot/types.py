@@ -112,12 +112,15 @@ class IngestReport:
     chunks: int
     seconds: float
     embedded: int = 0
+    repaired: int = 0
+    """Releases whose chunks had gone missing from the store, written again."""
 
     def as_json(self) -> dict[str, object]:
         return {
             "added": self.added,
             "updated": self.updated,
             "unchanged": self.unchanged,
+            "repaired": self.repaired,
             "removed": self.removed,
             "rejected": [{"path": r.path, "reason": r.reason} for r in self.rejected],
             "skipped": list(self.skipped),

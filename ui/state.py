@@ -44,6 +44,8 @@ def ingest_uploads(app: App, files: list[Any], progress: Any) -> list[tuple[str,
             result = "added"
         elif report.updated:
             result = "updated"
+        elif report.repaired:
+            result = "repaired (its sentences had gone missing from the store)"
         else:
             result = "unchanged"
         results.append((name, result))

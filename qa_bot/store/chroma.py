@@ -9,11 +9,24 @@ Two collections:
   including the ``version`` whose chunks are current. It is the registry that
   makes ingestion incremental, and the place passages are cut from.
 
+- ``<collection>.runs``: one record per writer at work (host, process, last
+  heartbeat), so that writers on other machines leave its chunks alone.
+
 Replacing a release never leaves it unsearchable: new chunks are written
-first, then the registry switches to the new version, then old chunks are
-deleted. A crash in between leaves extra chunks of a version the registry does
-not name; readers ignore them and :meth:`ChromaStore.sweep` removes them. A write
-that fails (a record Chroma refuses) removes the chunks it had added.
+first, then the registry switches to the new version, then the chunks of the
+version it replaced are deleted. A crash in between leaves extra chunks of a
+version the registry does not name; readers ignore them and
+:meth:`ChromaStore.sweep` removes them. A write that fails (a record Chroma
+refuses) removes the chunks it had added.
+
+Several writers may share a store (on one machine they also take turns, see
+:meth:`qa_bot.store.index.SearchIndex.lock`; on a server they may write at once
+from several machines). Every chunk names the run that wrote it, and each
+writer only ever deletes what it owns or what the registry no longer names:
+a write deletes only the version it replaced, and the sweep spares the chunks
+of runs still at work (heartbeat within :data:`LEASE`, and, on this host, the
+process alive). :meth:`ChromaStore.audit` also finds releases whose chunks went
+missing behind the registry's back, so that an ingest writes them again.
 
 What Chroma, SQLite or the connection to a server raise (read-only or damaged
 store, a server lost mid-session) reaches callers as a :class:`StoreError`
@@ -26,6 +39,10 @@ import contextlib
 import datetime as dt
 import functools
 import json
+import os
+import socket
+import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -38,6 +55,10 @@ from ..types import Chunk, Paragraph, Release, ReleaseInfo, StoreStats
 SCHEMA = 1
 PAGE = 5000
 _DUMMY = [1.0]  # registry records are looked up by id, never by vector
+LEASE = 300.0
+"""Seconds after its last heartbeat (each write) that a writer on another host counts as
+gone, and its unregistered chunks as left over. One write (one batch) takes seconds."""
+HOST = socket.gethostname()
 
 
 def date_int(value: dt.date | None) -> int:
@@ -86,6 +107,12 @@ class ChromaStore:
         self._client: Any = None
         self._chunks: Any = None
         self._docs: Any = None
+        self.run_id = uuid.uuid4().hex[:16]
+        """Tags every chunk this client writes: its owner."""
+        self._runs: Any = None
+        self._writing = 0
+        self._beat = 0.0
+        self._bumps: list[tuple[str | None, str]] = []
 
     # ------------------------------------------------------------------ opening
     @property
@@ -320,6 +347,64 @@ class ChromaStore:
         )
 
     # ------------------------------------------------------------------ writing
+    @contextlib.contextmanager
+    def writer(self) -> Iterator[None]:
+        """Announce this client as a writer at work while the block runs, from its first
+        write on (other writers' sweeps spare its chunks); withdrawn at the end."""
+        self._writing += 1
+        try:
+            yield
+        finally:
+            self._writing -= 1
+            if self._writing == 0 and self._beat:
+                self._beat = 0.0
+                with contextlib.suppress(Exception):  # else it expires after LEASE
+                    self._runs_col().delete(ids=[self.run_id])
+
+    def _runs_col(self) -> Any:
+        if self._runs is None:
+            self._runs = self._connect().get_or_create_collection(
+                f"{self.collection_name}.runs",
+                embedding_function=None,
+                configuration={"hnsw": {"space": "l2"}},
+                metadata={"qa_bot.schema": SCHEMA},
+            )
+        return self._runs
+
+    @_guarded
+    def _heartbeat(self) -> None:
+        now = time.time()
+        if not self._writing or now - self._beat < LEASE / 10:
+            return
+        self._runs_col().upsert(
+            ids=[self.run_id],
+            embeddings=[_DUMMY],
+            metadatas=[{"host": HOST, "pid": os.getpid(), "beat": now}],
+        )
+        self._beat = now
+
+    @_guarded
+    def live_runs(self) -> set[str]:
+        """The runs still at work (this one included); records of runs gone are removed."""
+        live = {self.run_id}
+        runs = self._runs_col()
+        got = runs.get(include=["metadatas"])
+        now = time.time()
+        gone = []
+        for rid, meta in zip(got["ids"], got["metadatas"], strict=True):
+            if rid == self.run_id:
+                continue
+            alive = now - float(meta.get("beat", 0)) < LEASE
+            if meta.get("host") == HOST and not _pid_alive(int(meta.get("pid", 0))):
+                alive = False  # killed on this machine: no need to wait for its lease
+            if alive:
+                live.add(rid)
+            else:
+                gone.append(rid)
+        if gone:
+            runs.delete(ids=gone)
+        return live
+
     @_guarded
     def write(
         self,
@@ -329,14 +414,21 @@ class ChromaStore:
         """Store releases with their chunks (``embeddings`` line up with all chunks in order).
 
         Each item is ``(release, version, chunks)``. Chunks go first, then the
-        registry switches to the new version, then older versions' chunks go.
+        registry switches to the new version, then the version it replaced goes.
+        A release written again with the version the registry names (its chunks went
+        missing) gets back the chunks it lacks.
         """
         chunks_col, docs = self._cols()
         all_chunks = [c for _, _, chunks in items for c in chunks]
         if len(all_chunks) != len(embeddings):
             raise StoreError("internal: chunks and embeddings do not line up")
+        self._heartbeat()
         by_id = {release.release_id: release for release, _, _ in items}
-        existed = set(docs.get(ids=list(by_id), include=[])["ids"])
+        got = docs.get(ids=list(by_id), include=["metadatas"])
+        replaced = {
+            rid: str(meta.get("version", ""))
+            for rid, meta in zip(got["ids"], got["metadatas"], strict=True)
+        }
         import numpy as np
 
         vectors = np.asarray(embeddings, dtype=np.float32)
@@ -346,18 +438,18 @@ class ChromaStore:
         try:
             for i in range(0, len(all_chunks), step):
                 part = all_chunks[i : i + step]
-                # `add`, not `upsert` (slower): a chunk id names its version, and chunks of an
-                # unfinished earlier write were swept before this run
-                chunks_col.add(
+                # `upsert` (as fast as `add` here): a chunk id names its version, so an id
+                # already stored holds the same chunk, and this run becomes its owner
+                chunks_col.upsert(
                     ids=[c.chunk_id for c in part],
                     embeddings=vectors[i : i + step],
                     documents=[c.text for c in part],
-                    metadatas=[chunk_meta(c, by_id[c.release_id]) for c in part],
+                    metadatas=[chunk_meta(c, by_id[c.release_id], self.run_id) for c in part],
                 )
                 added.extend(part)
             for method, group in (
-                (docs.add, [it for it in items if it[0].release_id not in existed]),
-                (docs.upsert, [it for it in items if it[0].release_id in existed]),
+                (docs.add, [it for it in items if it[0].release_id not in replaced]),
+                (docs.upsert, [it for it in items if it[0].release_id in replaced]),
             ):
                 if group:
                     method(
@@ -368,30 +460,42 @@ class ChromaStore:
                     )
                     registered.update(release.release_id for release, _, _ in group)
         except Exception:
-            # no orphans: the chunks of releases the registry does not name are removed
-            orphans = [c.chunk_id for c in added if c.release_id not in registered]
+            # no orphans: the chunks this run added for releases the registry does not name
+            # in that version are removed (a release another run registered meanwhile with
+            # the same chunks keeps them)
             with contextlib.suppress(Exception):  # else the next run's sweep removes them
+                pending = {c.release_id for c in added} - registered
+                now = docs.get(ids=sorted(pending), include=["metadatas"]) if pending else None
+                named = (
+                    {
+                        (rid, str(meta.get("version", "")))
+                        for rid, meta in zip(now["ids"], now["metadatas"], strict=True)
+                    }
+                    if now
+                    else set()
+                )
+                orphans = [
+                    c.chunk_id
+                    for c in added
+                    if c.release_id in pending and (c.release_id, c.version) not in named
+                ]
                 for i in range(0, len(orphans), PAGE):
-                    chunks_col.delete(ids=orphans[i : i + PAGE])
+                    chunks_col.delete(ids=orphans[i : i + PAGE], where={"run": self.run_id})
             if registered:
                 with contextlib.suppress(Exception):
                     self._bump()
             raise
         self._bump()
-        replaced = [(r.release_id, v) for r, v, _ in items if r.release_id in existed]
-        if replaced:
-            chunks_col.delete(
-                where={
-                    "$or": [
-                        {"$and": [{"release_id": rid}, {"version": {"$ne": v}}]}
-                        for rid, v in replaced
-                    ]
-                }
-                if len(replaced) > 1
-                else {
-                    "$and": [{"release_id": replaced[0][0]}, {"version": {"$ne": replaced[0][1]}}]
-                }
-            )
+        # only the version each release had before this write: chunks of any other version
+        # may be another run's, still to be registered (older left-overs go in a sweep)
+        superseded = [
+            {"$and": [{"release_id": rid}, {"version": replaced[rid]}]}
+            for release, version, _ in items
+            if (rid := release.release_id) in replaced and replaced[rid] != version
+        ]
+        for i in range(0, len(superseded), 100):
+            wheres = superseded[i : i + 100]
+            chunks_col.delete(where=wheres[0] if len(wheres) == 1 else {"$or": wheres})
 
     @_guarded
     def delete(self, release_ids: Iterable[str]) -> list[str]:
@@ -407,31 +511,57 @@ class ChromaStore:
             self._bump()
         return list(found)
 
-    @_guarded
     def sweep(self, index: Mapping[str, ReleaseInfo] | None = None) -> int:
-        """Remove chunks no registry record names (left by an interrupted write)."""
+        """Remove chunks no registry record names, left by an interrupted write (not those
+        of runs still at work); how many."""
+        return self.audit(index)[0]
+
+    @_guarded
+    def audit(self, index: Mapping[str, ReleaseInfo] | None = None) -> tuple[int, set[str]]:
+        """Sweep (see :meth:`sweep`), and find the releases that lack some of the chunks
+        the registry counts for them (deleted behind its back). Returns (chunks removed,
+        ids of releases to write again)."""
         if self._open(create=False) is None:
-            return 0
+            return 0, set()
         index = self.release_index() if index is None else index
         chunks_col, _ = self._cols()
         if chunks_col.count() == sum(i.chunks for i in index.values()):
-            return 0
-        stale = [
-            cid
-            for cid, meta, _ in _paged(chunks_col, include=["metadatas"])
-            if (info := index.get(str(meta.get("release_id")))) is None
-            or info.version != meta.get("version")
-        ]
+            return 0, set()
+        live = self.live_runs()
+        stale = []
+        found: dict[str, int] = {}
+        for cid, meta, _ in _paged(chunks_col, include=["metadatas"]):
+            info = index.get(str(meta.get("release_id")))
+            if info is not None and info.version == meta.get("version"):
+                found[info.release_id] = found.get(info.release_id, 0) + 1
+            elif meta.get("run") not in live:
+                stale.append(cid)
         for i in range(0, len(stale), PAGE):
-            chunks_col.delete(ids=stale[i : i + PAGE])
-        return len(stale)
+            chunks_col.delete(ids=stale[i : i + PAGE], where={"run": {"$nin": sorted(live)}})
+        damaged = {rid for rid, info in index.items() if found.get(rid, 0) < info.chunks}
+        return len(stale), damaged
 
     def _bump(self) -> None:
         """Mark the store as changed, for readers that cache what they read."""
-        import uuid
-
         _, docs = self._cols()
-        docs.modify(metadata={"qa_bot.schema": SCHEMA, "qa_bot.generation": uuid.uuid4().hex})
+        before = self.generation()
+        after = uuid.uuid4().hex
+        docs.modify(metadata={"qa_bot.schema": SCHEMA, "qa_bot.generation": after})
+        self._bumps.append((before, after))
+
+    def mark(self) -> int:
+        """A mark in this client's history of writes, for :meth:`alone_since`."""
+        return len(self._bumps)
+
+    def alone_since(self, mark: int, base: str | None, current: str | None) -> bool:
+        """Whether the store went from generation ``base`` to ``current`` through this
+        client's writes since ``mark`` only (no other process or machine wrote between)."""
+        generation = base
+        for before, after in self._bumps[mark:]:
+            if before != generation:
+                return False
+            generation = after
+        return generation == current
 
     @_guarded
     def generation(self) -> str | None:
@@ -542,6 +672,18 @@ class ChromaStore:
 
 
 # ---------------------------------------------------------------------- records
+def _pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
+
+
 def _paged(col: Any, *, include: list[str]) -> Iterable[tuple[str, dict[str, Any], Any]]:
     offset = 0
     while True:
@@ -555,9 +697,10 @@ def _paged(col: Any, *, include: list[str]) -> Iterable[tuple[str, dict[str, Any
         offset += PAGE
 
 
-def chunk_meta(chunk: Chunk, release: Release) -> dict[str, Any]:
+def chunk_meta(chunk: Chunk, release: Release, run: str = "") -> dict[str, Any]:
     meta: dict[str, Any] = {
         "release_id": chunk.release_id,
+        "run": run,
         "version": chunk.version,
         "title": release.title,
         "language": chunk.language,

@@ -11,7 +11,7 @@ Layout of its directory::
     seg-<name>/                 a segment: the chunks of the releases one write added (immutable)
     manifest-<generation>.json  the segments (and the rows of each that are deleted) and the
                                 corpus statistics that make the index of that store generation
-    write.lock                  held by the one process that writes (flock)
+    write.lock                  held by the one process that writes (flock, via filelock)
 
 A write (an ingest run, an upload, a delete) adds one segment for what it added, marks the
 rows of replaced or deleted releases in older segments, and writes the manifest for the
@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import fcntl
 import json
 import math
 import os
@@ -391,8 +390,10 @@ def top(scores: Any, k: int) -> list[tuple[int, float]]:
 class SearchIndex:
     """The index directory: opens the snapshot of a generation; writers hold its lock."""
 
-    def __init__(self, *, directory: Path) -> None:
+    def __init__(self, *, directory: Path, wait: float = 600.0) -> None:
         self.directory = directory
+        self.wait = wait
+        """Seconds a writer waits for the lock (QA_BOT_WRITE_WAIT)."""
         self._segments: dict[str, Segment] = {}
         self._vocab: list[str] = []
         self._vocab_ids: dict[str, int] = {}
@@ -458,29 +459,63 @@ class SearchIndex:
         )
 
     # ------------------------------------------------------------ writers
+    @property
+    def lock_path(self) -> Path:
+        return self.directory / "write.lock"
+
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
-        """Held while writing the store and this index: one writer at a time."""
+        """Held while writing the store and this index: one writer at a time on this
+        machine. Waits up to ``wait`` seconds for another writer, then a StoreError."""
+        from filelock import FileLock, Timeout
+
+        from ..errors import StoreError
+
         self.directory.mkdir(parents=True, exist_ok=True)
-        with open(self.directory / "write.lock", "a+b") as f:
-            fcntl.flock(f, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(f, fcntl.LOCK_UN)
+        lock = FileLock(self.lock_path)
+        try:
+            lock.acquire(timeout=self.wait)
+        except Timeout:
+            raise StoreError(
+                f"Another qa-bot process (an ingest, an upload or a delete) has been writing "
+                f"this store for over {self.wait:g} s (it holds {self.lock_path}). Let it "
+                "finish and run this again, or wait longer: raise QA_BOT_WRITE_WAIT (seconds)."
+            ) from None
+        try:
+            yield
+        finally:
+            lock.release()
 
     def writing(self) -> bool:
         """Whether another writer holds the lock now (its manifest is coming)."""
-        path = self.directory / "write.lock"
-        if not path.exists():
+        from filelock import FileLock, Timeout
+
+        if not self.lock_path.exists():
             return False
-        with open(path, "a+b") as f:
-            try:
-                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return True
-            fcntl.flock(f, fcntl.LOCK_UN)
+        lock = FileLock(self.lock_path)
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            return True
+        lock.release()
         return False
+
+    def latest(self) -> Snapshot | None:
+        """The newest snapshot written (for a reader while a writer makes the next one)."""
+        manifests = sorted(self.directory.glob("manifest-*.json"), key=_mtime, reverse=True)
+        for path in manifests:
+            generation = path.stem.removeprefix("manifest-")
+            snap = self.open(None if generation == "empty" else generation)
+            if snap is not None:
+                return snap
+        return None
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:  # removed meanwhile by a writer's clean-up
+        return 0.0
 
 
 def date_of(value: int) -> dt.date | None:

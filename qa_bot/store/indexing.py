@@ -502,10 +502,21 @@ def _clean(index: SearchIndex, *, keep: Path) -> None:
                 path.unlink(missing_ok=True)
 
 
-def rebuild(index: SearchIndex, store: Any) -> str | None:
+def rebuild(index: SearchIndex, store: Any, *, attempts: int = 3) -> str | None:
     """The whole index of the store's current generation, from the store (every chunk's
     text and vector, page by page): for an index that is missing or does not match the
-    store. The caller holds the index's lock. Returns the generation it matches."""
+    store. The caller holds the index's lock. Returns the generation it matches.
+
+    A store written meanwhile (from another machine: chunks read page by page may then
+    shift) is read again, up to ``attempts`` times; the last reading is kept."""
+    for _ in range(attempts - 1):
+        generation = _rebuild(index, store)
+        if store.generation() == generation:
+            return generation
+    return _rebuild(index, store)
+
+
+def _rebuild(index: SearchIndex, store: Any) -> str | None:
     generation = store.generation()
     infos = store.release_index()
     vocab = Vocab(index)
