@@ -7,7 +7,8 @@ them without a traceback. Anything that is not a ``QaBotError`` is a bug.
     ├── ConfigError        bad settings (collection name, embedder spec, URL)
     ├── IngestError        a file or record that cannot be read as a release
     ├── StoreError         the vector store cannot be opened, or was built differently
-    │   └── EmbedderMismatchError
+    │   ├── EmbedderMismatchError
+    │   └── WriterBusyError    another writer held the store longer than QA_BOT_WRITE_WAIT
     ├── EmbedderError      the embedding backend failed or is not installed
     ├── GeneratorError     the answer model failed (the caller falls back)
     └── QuestionError      a question that cannot be asked (empty, too long, not text)
@@ -33,6 +34,10 @@ class StoreError(QaBotError):
 
 
 class EmbedderMismatchError(StoreError):
+    pass
+
+
+class WriterBusyError(StoreError):
     pass
 
 

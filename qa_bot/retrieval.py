@@ -197,32 +197,44 @@ class Retriever:
             if generation == self._generation:
                 return
             snap = self.index.open(generation)
-            if snap is None and self.index.writing():
-                # a writer is at work: keep answering from what we have (or the newest index
-                # it left) until it is done, rather than wait for it
-                if self._snapshot is not None:
-                    return
-                latest = self.index.latest()
-                if latest is not None:
-                    self._snapshot = latest
-                    return
             if snap is None:
-                generation, snap = self._rebuild()
+                rebuilt = self._rebuild()
+                if rebuilt is None:
+                    self._await_writer()
+                    return
+                generation, snap = rebuilt
                 assert snap is not None, "the index just written could not be opened"
             self._snapshot = snap
             self._generation = generation
 
-    def _rebuild(self) -> tuple[str | None, Snapshot | None]:
+    def _await_writer(self) -> None:
+        """A writer is at work (its index is coming): keep answering from what we have, or
+        from the newest index it left, rather than wait for it."""
         from .errors import StoreError
+
+        if self._snapshot is None:
+            self._snapshot = self.index.latest()
+        if self._snapshot is None:
+            raise StoreError(
+                "Another qa-bot process is writing the first releases into this store and "
+                "nothing is searchable yet: ask again when its ingest is done."
+            )
+
+    def _rebuild(self) -> tuple[str | None, Snapshot | None] | None:
+        """The index of the store's generation, rebuilt now if none matches; None when a
+        writer holds the index (it writes the one that matches)."""
+        from .errors import StoreError, WriterBusyError
         from .store.indexing import rebuild
 
         try:
-            with self.index.lock():
+            with self.index.lock(wait=0):
                 generation = self.store.generation()
                 snap = self.index.open(generation)
                 if snap is None:
                     generation = rebuild(self.index, self.store)
                     snap = self.index.open(generation)
+        except WriterBusyError:
+            return None
         except OSError as exc:
             raise StoreError(
                 f"Cannot write the search index at {self.index.directory} ({exc.strerror or exc}): "

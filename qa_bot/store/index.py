@@ -464,21 +464,23 @@ class SearchIndex:
         return self.directory / "write.lock"
 
     @contextlib.contextmanager
-    def lock(self) -> Iterator[None]:
+    def lock(self, wait: float | None = None) -> Iterator[None]:
         """Held while writing the store and this index: one writer at a time on this
-        machine. Waits up to ``wait`` seconds for another writer, then a StoreError."""
+        machine. Waits up to ``wait`` seconds (default: :attr:`wait`) for another writer,
+        then raises a :class:`~qa_bot.errors.WriterBusyError`."""
         from filelock import FileLock, Timeout
 
-        from ..errors import StoreError
+        from ..errors import WriterBusyError
 
+        wait = self.wait if wait is None else wait
         self.directory.mkdir(parents=True, exist_ok=True)
         lock = FileLock(self.lock_path)
         try:
-            lock.acquire(timeout=self.wait)
+            lock.acquire(timeout=wait)
         except Timeout:
-            raise StoreError(
+            raise WriterBusyError(
                 f"Another qa-bot process (an ingest, an upload or a delete) has been writing "
-                f"this store for over {self.wait:g} s (it holds {self.lock_path}). Let it "
+                f"this store for over {wait:g} s (it holds {self.lock_path}). Let it "
                 "finish and run this again, or wait longer: raise QA_BOT_WRITE_WAIT (seconds)."
             ) from None
         try:
