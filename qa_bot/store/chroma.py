@@ -352,6 +352,8 @@ class ChromaStore:
         """Announce this client as a writer at work while the block runs, from its first
         write on (other writers' sweeps spare its chunks); withdrawn at the end."""
         self._writing += 1
+        if self._writing == 1:
+            self.run_id = uuid.uuid4().hex[:16]  # each run owns what it writes
         try:
             yield
         finally:
@@ -385,8 +387,9 @@ class ChromaStore:
 
     @_guarded
     def live_runs(self) -> set[str]:
-        """The runs still at work (this one included); records of runs gone are removed."""
-        live = {self.run_id}
+        """The runs still at work (this one included, while it writes); records of runs
+        gone are removed."""
+        live = {self.run_id} if self._writing else set()
         runs = self._runs_col()
         got = runs.get(include=["metadatas"])
         now = time.time()
@@ -536,8 +539,9 @@ class ChromaStore:
                 found[info.release_id] = found.get(info.release_id, 0) + 1
             elif meta.get("run") not in live:
                 stale.append(cid)
+        spare = {"run": {"$nin": sorted(live)}} if live else None  # if one got to work since
         for i in range(0, len(stale), PAGE):
-            chunks_col.delete(ids=stale[i : i + PAGE], where={"run": {"$nin": sorted(live)}})
+            chunks_col.delete(ids=stale[i : i + PAGE], where=spare)
         damaged = {rid for rid, info in index.items() if found.get(rid, 0) < info.chunks}
         return len(stale), damaged
 
