@@ -240,6 +240,21 @@ def lock_holder(lock: Path) -> int | None:
     return None
 
 
+def written(data: Path) -> int:
+    """How many records were written to a Chroma directory so far (its log's last seq)."""
+    import sqlite3
+
+    try:
+        db = sqlite3.connect(f"file:{data / 'chroma.sqlite3'}?mode=ro", uri=True, timeout=1)
+        try:
+            row = db.execute("SELECT MAX(seq_id) FROM embeddings_queue").fetchone()
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return 0
+    return int(row[0] or 0)
+
+
 def ingest_cmd(part: Path, where: list[str]) -> list[str]:
     return [PYTHON, "-m", "qa_bot", "ingest", str(part), *where, "--json"]
 
@@ -269,12 +284,13 @@ def one_run(
         stderr=open(base / "reader.err", "wb"),  # noqa: SIM115
     )
     reader_restarts = 0
-    # "midway": some seconds after the victim began (its model loads for about 3 s first);
-    # on the embedded store the victim is the ingest that holds the lock, timed from when
-    # it got it
-    kill_after = rng.uniform(5, 9) if kill else None
+    # "midway": once the victim has begun writing and some hundred records more went into
+    # the store (an ingest embeds ahead, so a third of the corpus is written in its last
+    # seconds); on the embedded store the victim is the ingest that holds the lock
+    kill_after = rng.randrange(300, 1500) if kill else None
     victim = rng.randrange(len(parts)) if kill else None
-    holder: tuple[int | None, float] = (None, 0.0)
+    data = store if store is not None else base / "chroma"
+    holder: tuple[int | None, int] = (None, 0)
     t0 = time.monotonic()
     try:
         while True:
@@ -293,11 +309,14 @@ def one_run(
                 if store is not None:
                     pid = lock_holder(store / "index" / "releases" / "write.lock")
                     if pid != holder[0]:
-                        holder = (pid, now)
-                    if pid is not None and now - holder[1] >= kill_after:
+                        holder = (pid, written(data))
+                    if pid is not None and written(data) - holder[1] >= kill_after:
                         chosen = next((p for p in running if p.pid == pid), None)
-                elif victim is not None and now >= result.offsets[victim] + kill_after:
-                    chosen = procs[victim] if procs[victim] in running else None
+                elif victim is not None and procs[victim] is not None:
+                    if holder[0] is None:
+                        holder = (procs[victim].pid, written(data))  # type: ignore[union-attr]
+                    if written(data) - holder[1] >= kill_after:
+                        chosen = procs[victim] if procs[victim] in running else None
                 if chosen is not None:
                     chosen.send_signal(signal.SIGKILL)
                     result.killed = f"ingest {procs.index(chosen)} at {now:.1f} s"
