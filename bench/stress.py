@@ -60,6 +60,8 @@ def split_corpus(corpus: Path, out: Path) -> list[Path]:
             records += [line for line in text.split("\n") if line.strip()]
         else:
             others.append(path)
+    if not records:
+        raise SystemExit(f"no JSONL releases under {corpus}: give --corpus or QA_BOT_CORPUS")
     parts = []
     for i in range(3):
         folder = out / f"third{i}"
