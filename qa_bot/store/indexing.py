@@ -206,7 +206,10 @@ class SegmentBuilder:
             text = toks + title_words
             self._postings(self.p, first_passage + offset, text)
             self.p_len.append(len(text) or 1)
-        norms = np.linalg.norm(vectors, axis=1) if len(rows) else np.zeros(0)
+        # each row's norm on its own, in float64: np.linalg.norm's float32 sums depend on
+        # how many rows come together (a release re-added by a merge got other norms)
+        wide = vectors.astype(np.float64)
+        norms = np.sqrt(np.einsum("ij,ij->i", wide, wide))
         self.norms.extend(np.where(norms > 0, norms, 1.0).astype(np.float32).tolist())
         self._vectors.write(vectors.tobytes())
         self.release_rows.append(self.n)
