@@ -15,7 +15,7 @@ import shutil
 import uuid
 from array import array
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -259,11 +259,7 @@ class SegmentBuilder:
         norms = np.frombuffer(self.norms, dtype=np.float32)
         np.save(self.tmp / "norms.npy", norms)
         if self.n >= PROJECT_FROM and self.dim > PROJECTION:
-            vectors = np.memmap(self.tmp / "vectors.f32", np.float32, "r", shape=(self.n, self.dim))
-            basis, coarse = project(vectors, norms)
-            np.save(self.tmp / "basis.npy", basis)
-            np.save(self.tmp / "coarse.npy", coarse)
-            del vectors
+            project(self.tmp, self.n, self.dim, norms)
         meta = {
             "rows": self.n,
             "dim": self.dim,
@@ -284,20 +280,39 @@ class SegmentBuilder:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-def project(vectors: Any, norms: Any) -> tuple[Any, Any]:
-    """The main directions of the unit vectors (uncentred, so that dot products keep most
-    of their value) and the vectors projected on them."""
+def project(directory: Path, n: int, dim: int, norms: Any) -> None:
+    """The main directions of the unit vectors in ``vectors.f32`` (uncentred, so that dot
+    products keep most of their value) as ``basis.npy``, and the vectors projected on them
+    as ``coarse.npy``. Read and written a block at a time: mapping the whole file would
+    hold every vector in this process's memory at the end of a large ingest."""
     import numpy as np
 
-    step = max(1, len(vectors) // 20_000)
-    sample = np.asarray(vectors[::step], dtype=np.float64) / np.asarray(norms[::step])[:, None]
-    _, directions = np.linalg.eigh(sample.T @ sample)
+    step = max(1, n // 20_000)
+    gram = np.zeros((dim, dim), dtype=np.float64)
+    for i, block in _blocks(directory / "vectors.f32", n, dim):
+        first = -i % step  # the rows of this block that are in the sample (every step-th)
+        sample = np.asarray(block[first::step], dtype=np.float64)
+        sample /= np.asarray(norms[i + first : i + len(block) : step])[:, None]
+        gram += sample.T @ sample
+    _, directions = np.linalg.eigh(gram)
     basis = np.ascontiguousarray(directions[:, ::-1][:, :PROJECTION], dtype=np.float32)
-    coarse = np.empty((len(vectors), PROJECTION), dtype=np.float32)
-    for i in range(0, len(vectors), 8192):
-        block = np.asarray(vectors[i : i + 8192]) / np.asarray(norms[i : i + 8192])[:, None]
-        coarse[i : i + 8192] = block @ basis
-    return basis, coarse
+    np.save(directory / "basis.npy", basis)
+    with open(directory / "coarse.npy", "wb") as out:
+        header = {"descr": "<f4", "fortran_order": False, "shape": (n, PROJECTION)}
+        np.lib.format.write_array_header_1_0(out, header)
+        for i, block in _blocks(directory / "vectors.f32", n, dim):
+            unit = block / np.asarray(norms[i : i + len(block)])[:, None]
+            out.write(np.ascontiguousarray(unit @ basis, dtype=np.float32).tobytes())
+
+
+def _blocks(path: Path, n: int, dim: int, size: int = 8192) -> Iterator[tuple[int, Any]]:
+    """(first row, rows) of a file of float32 vectors, ``size`` rows at a time."""
+    import numpy as np
+
+    with open(path, "rb") as f:
+        for i in range(0, n, size):
+            count = min(size, n - i)
+            yield i, np.fromfile(f, dtype=np.float32, count=count * dim).reshape(count, dim)
 
 
 def _term_ids(indptr: Any) -> Any:
