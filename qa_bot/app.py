@@ -128,6 +128,7 @@ def build_app(settings: Settings, *, embedder: Embedder | None = None, create: b
         openai_model=settings.embedding_model,
         api_key=settings.openai_api_key,
         base_url=settings.openai_base_url,
+        cache_dir=settings.cache_dir,
     )
     store = ChromaStore(
         embedder=embedder,
