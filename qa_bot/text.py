@@ -18,10 +18,25 @@ import unicodedata
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
 
+class _Folded(dict[int, str]):
+    """Each character as :func:`fold` makes it, worked out the first time it is met."""
+
+    def __missing__(self, char: int) -> str:
+        decomposed = unicodedata.normalize("NFKD", chr(char))
+        self[char] = folded = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+        return folded
+
+
+_FOLDED = _Folded()
+
+
 def fold(text: str) -> str:
-    """Lower case without accents: 'Kyïv' -> 'kyiv', 'Général' -> 'general'."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    """Lower case without accents: 'Kyïv' -> 'kyiv', 'Général' -> 'general'.
+
+    Character by character, which is the same as decomposing the whole text (NFKD) and
+    dropping its combining marks: only those marks are ever reordered."""
+    lowered = text.lower()
+    return lowered if lowered.isascii() else lowered.translate(_FOLDED)
 
 
 QUESTION_WORDS = {
