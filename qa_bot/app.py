@@ -66,6 +66,18 @@ class App:
                 rebuild(self.index, self.store)
         return deleted
 
+    def compact(self) -> tuple[int, int]:
+        """Rewrite the search index as one segment of its live rows (after many uploads
+        and deletes): (segments before, rows of replaced or deleted releases dropped)."""
+        from .store.indexing import compact, rebuild
+
+        with self.index.lock():
+            found = compact(self.index, self.store.generation())
+            if found is None:  # no index of this store yet: a rebuild makes a compact one
+                rebuild(self.index, self.store)
+                return 0, 0
+        return found
+
     @cached_property
     def extractive(self) -> ExtractiveAnswerer:
         return ExtractiveAnswerer(library=self.retriever)

@@ -438,10 +438,47 @@ def _merge_small(
 
     sizes = [index.segment(e["name"]).n for e in entries]
     keep = int(np.argmax(sizes))
+    segment = _merged(index, vocab, [e for i, e in enumerate(entries) if i != keep])
+    merged = [entries[keep]]
+    if segment is not None:
+        merged.append({"name": segment.name, "deleted": None})
+    return merged
+
+
+def compact(index: SearchIndex, generation: str | None) -> tuple[int, int] | None:
+    """Rewrite the index of ``generation`` as one segment of its live rows (the rows of
+    replaced and deleted releases dropped): what a rebuild from the store would make,
+    read from the index itself. The caller holds the index's lock. Returns (segments
+    before, rows dropped), or None when there is no index of ``generation``."""
+    import numpy as np
+
+    manifest = index.manifest(generation)
+    if manifest is None:
+        return None
+    entries = manifest["segments"]
+    dropped = sum(int(_deleted(index, e, index.segment(e["name"])).sum()) for e in entries)
+    if len(entries) <= 1 and not dropped:
+        return len(entries), 0
+    segment = _merged(index, Vocab(index), entries)
+    manifest["segments"] = [] if segment is None else [{"name": segment.name, "deleted": None}]
+    if segment is not None:  # the statistics (over live rows) stay as they are
+        assert segment.n == manifest["stats"]["s_n"], "compaction lost rows"
+        assert np.array_equal(
+            np.diff(np.asarray(segment.s_indptr)),
+            np.load(index.directory / manifest["stats"]["s_df"])[: len(segment.s_indptr) - 1],
+        ), "compaction changed document frequencies"
+    path = index.manifest_path(generation)
+    atomic_write(path, json.dumps(manifest).encode())
+    _clean(index, keep=path)
+    return len(entries), dropped
+
+
+def _merged(index: SearchIndex, vocab: Vocab, entries: list[dict[str, Any]]) -> Segment | None:
+    """The live rows of ``entries``' segments, in order, as one new segment."""
+    import numpy as np
+
     builder = SegmentBuilder(index, vocab)
-    for i, entry in enumerate(entries):
-        if i == keep:
-            continue
+    for entry in entries:
         seg = index.segment(entry["name"])
         deleted = _deleted(index, entry, seg)
         words = _forward(seg, vocab)
@@ -474,11 +511,7 @@ def _merge_small(
                 tokens=words[lo:hi],
                 vectors=np.asarray(seg.vectors[lo:hi]),
             )
-    segment = builder.finish()
-    merged = [entries[keep]]
-    if segment is not None:
-        merged.append({"name": segment.name, "deleted": None})
-    return merged
+    return builder.finish()
 
 
 def _forward(seg: Segment, vocab: Vocab) -> list[list[str]]:

@@ -252,6 +252,26 @@ def test_an_index_written_in_steps_scores_as_one_built_at_once(
     assert not set(victims) & set(stepwise.releases)
     assert len(stepwise.releases) == store.count_releases()
 
+    # `qa-bot compact`: one segment, no holes, the same rankings and statistics
+    before = len(stepwise.snapshot.segments)
+    assert app.compact() == (before, int((~stepwise.snapshot.live).sum()))
+    compacted = _reader(store, fake_embedder, directory)
+    snap = compacted.snapshot
+    assert len(snap.segments) == 1 and snap.live.all()
+    assert (snap.stats.s_n, snap.stats.s_total) == (
+        at_once.snapshot.stats.s_n,
+        at_once.snapshot.stats.s_total,
+    )
+    for question in ("Taliban commander killed", "réunion OTAN partenaires"):
+        a, b = compacted.search(question, k=5), at_once.search(question, k=5)
+        assert [(p.release_id, p.start, p.score) for p in a.passages] == [
+            (p.release_id, p.start, p.score) for p in b.passages
+        ]
+    assert [compacted.df(t) for t in ("taliban", "kunduz")] == [
+        at_once.df(t) for t in ("taliban", "kunduz")
+    ]
+    assert app.compact() == (1, 0)  # nothing more to do
+
 
 def test_a_missing_index_is_rebuilt_once_from_the_store(
     tmp_path: Path, fake_embedder: FakeEmbedder
