@@ -23,3 +23,16 @@ from qa_bot.text import fold
 def test_fold_character_by_character_is_the_whole_text_decomposed(text: str) -> None:
     whole = unicodedata.normalize("NFKD", text.lower())
     assert fold(text) == "".join(ch for ch in whole if not unicodedata.combining(ch))
+
+
+def test_stop_words_do_not_import_scipy() -> None:
+    """bm25s's lists are read without bm25s itself (scipy), off a fresh ask's path."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys; from qa_bot.text import terms; "
+        "assert terms('The meeting with NATO partners') == ['meeting', 'partners'], terms; "
+        "assert 'scipy' not in sys.modules and 'bm25s' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True)
