@@ -1,6 +1,6 @@
 """Scale: the corpus and N copies of it (every sentence varied), measured side by side.
 
-    python bench/scale.py [--n 20] [--work DIR] [--keep]
+    python bench/scale.py [--n 20] [--work DIR [--reuse]] [--keep]
 
 Builds two stores from empty: the corpus in ../shared/corpus (724 releases) and the
 corpus replicated N times (each copy's releases get their own ids and every sentence a
@@ -26,6 +26,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -33,6 +34,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -203,20 +205,18 @@ def warm(store: Path, upload_dir: Path) -> dict[str, float]:
 
 
 # ------------------------------------------------------------------ the run
-def measure(label: str, paths: list[Path], work: Path, sample: int) -> dict[str, object]:
-    store = work / f"store-{label}"
+def ingest(label: str, paths: list[Path], work: Path, sample: int, reuse: bool) -> dict[str, Any]:
+    """Build the store from empty and measure it; with ``reuse``, a store this script built
+    before in ``work`` is kept, with the figures measured when it was built."""
+    store, figures = work / f"store-{label}", work / f"ingest-{label}.json"
+    if reuse and store.is_dir() and figures.is_file():
+        return dict(json.loads(figures.read_text(encoding="utf-8")))
+    if store.exists():
+        shutil.rmtree(store)
     rate = raw_rate(paths, sample)
-    seconds, peak, out = measured(
-        qa_bot("ingest", *map(str, paths), "--store", str(store), "--json")
-    )
+    _, peak, out = measured(qa_bot("ingest", *map(str, paths), "--store", str(store), "--json"))
     report = json.loads(out)
-    fresh = [measured(qa_bot("ask", FRESH_QUESTION, "--store", str(store))) for _ in range(3)]
-    fresh.sort()
-    _, _, warm_out = measured(
-        [sys.executable, __file__, "--warm", str(store), str(work / f"upload-{label}")]
-    )
-    return {
-        "label": label,
+    result = {
         "releases": report["releases"],
         "chunks": report["chunks"],
         "embedded": report["embedded"],
@@ -224,6 +224,24 @@ def measure(label: str, paths: list[Path], work: Path, sample: int) -> dict[str,
         "ingest_rate": report["embedded"] / report["seconds"],
         "raw_rate": rate,
         "ingest_peak_mb": peak / 2**20,
+    }
+    figures.write_text(json.dumps(result), encoding="utf-8")
+    return result
+
+
+def measure(
+    label: str, paths: list[Path], work: Path, sample: int, reuse: bool = False
+) -> dict[str, object]:
+    store = work / f"store-{label}"
+    built = ingest(label, paths, work, sample, reuse)
+    fresh = [measured(qa_bot("ask", FRESH_QUESTION, "--store", str(store))) for _ in range(3)]
+    fresh.sort()
+    _, _, warm_out = measured(
+        [sys.executable, __file__, "--warm", str(store), str(work / f"upload-{label}")]
+    )
+    return {
+        "label": label,
+        **built,
         "fresh_s": fresh[1][0],
         "fresh_peak_mb": max(p for _, p, _ in fresh) / 2**20,
         **json.loads(warm_out),
@@ -273,6 +291,12 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=20, help="copies of the corpus (default 20)")
     parser.add_argument("--work", type=Path, help="where the stores go (default: a temp dir)")
     parser.add_argument("--keep", action="store_true", help="keep the stores")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="with --work: keep the stores an earlier run built there (and its ingest "
+        "figures); only the rest is measured again",
+    )
     parser.add_argument("--sample", type=int, default=3000, help="sentences for the raw rate")
     parser.add_argument("--warm", nargs=2, type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -281,10 +305,13 @@ def main() -> None:
         return
     work = args.work or Path(tempfile.mkdtemp(prefix="qa-bot-scale-"))
     work.mkdir(parents=True, exist_ok=True)
-    copies = replicate(args.n, work / "copies")
-    rows = [measure("corpus", [CORPUS], work, args.sample)]
+    reuse = args.reuse and args.work is not None
+    copies = work / "copies"
+    if not (reuse and copies.is_dir()):
+        replicate(args.n, copies)
+    rows = [measure("corpus", [CORPUS], work, args.sample, reuse)]
     print(table(rows), flush=True)
-    rows.append(measure(f"x{args.n}", [CORPUS, copies], work, args.sample))
+    rows.append(measure(f"x{args.n}", [CORPUS, copies], work, args.sample, reuse))
     print()
     print(table(rows))
     a, b = rows
@@ -297,8 +324,6 @@ def main() -> None:
         f"peak {b['ingest_peak_mb']:.0f} MB (goal <= 1024)"
     )
     if not args.keep and args.work is None:
-        import shutil
-
         shutil.rmtree(work, ignore_errors=True)
 
 

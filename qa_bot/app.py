@@ -71,6 +71,18 @@ class App:
                 rebuild(self.index, self.store)
         return deleted
 
+    def compact(self) -> tuple[int, int]:
+        """Rewrite the search index as one segment of its live rows (after many uploads
+        and deletes): (segments before, rows of replaced or deleted releases dropped)."""
+        from .store.indexing import compact, rebuild
+
+        with self.index.lock():
+            found = compact(self.index, self.store.generation())
+            if found is None:  # no index of this store yet: a rebuild makes a compact one
+                rebuild(self.index, self.store)
+                return 0, 0
+        return found
+
     @cached_property
     def extractive(self) -> ExtractiveAnswerer:
         return ExtractiveAnswerer(library=self.retriever)
@@ -133,6 +145,7 @@ def build_app(settings: Settings, *, embedder: Embedder | None = None, create: b
         openai_model=settings.embedding_model,
         api_key=settings.openai_api_key,
         base_url=settings.openai_base_url,
+        cache_dir=settings.cache_dir,
     )
     store = ChromaStore(
         embedder=embedder,

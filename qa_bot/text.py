@@ -13,15 +13,32 @@ import datetime as dt
 import functools
 import re
 import unicodedata
+from pathlib import Path
+from typing import Any
 
 # ---------------------------------------------------------------------- folding
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
 
+class _Folded(dict[int, str]):
+    """Each character as :func:`fold` makes it, worked out the first time it is met."""
+
+    def __missing__(self, char: int) -> str:
+        decomposed = unicodedata.normalize("NFKD", chr(char))
+        self[char] = folded = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+        return folded
+
+
+_FOLDED = _Folded()
+
+
 def fold(text: str) -> str:
-    """Lower case without accents: 'Kyïv' -> 'kyiv', 'Général' -> 'general'."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    """Lower case without accents: 'Kyïv' -> 'kyiv', 'Général' -> 'general'.
+
+    Character by character, which is the same as decomposing the whole text (NFKD) and
+    dropping its combining marks: only those marks are ever reordered."""
+    lowered = text.lower()
+    return lowered if lowered.isascii() else lowered.translate(_FOLDED)
 
 
 QUESTION_WORDS = {
@@ -34,8 +51,7 @@ QUESTION_WORDS = {
 
 @functools.lru_cache(maxsize=1)
 def stopwords() -> frozenset[str]:
-    from bm25s.stopwords import STOPWORDS_EN_PLUS, STOPWORDS_FRENCH
-
+    words = _bm25s_stopwords()
     extra = {
         # question words and chat filler, in both languages
         *QUESTION_WORDS["en"],
@@ -89,7 +105,25 @@ def stopwords() -> frozenset[str]:
         "nato",
         "otan",
     }
-    return frozenset(fold(w) for w in (*STOPWORDS_EN_PLUS, *STOPWORDS_FRENCH, *extra))
+    return frozenset(fold(w) for w in (*words.STOPWORDS_EN_PLUS, *words.STOPWORDS_FRENCH, *extra))
+
+
+def _bm25s_stopwords() -> Any:
+    """bm25s's stop word lists, without importing bm25s itself (which imports scipy: a
+    few hundred milliseconds of every fresh `qa-bot ask`). The module holds only tuples."""
+    import importlib.util
+    import sys
+
+    if "bm25s.stopwords" in sys.modules:
+        return sys.modules["bm25s.stopwords"]
+    package = importlib.util.find_spec("bm25s")
+    assert package is not None and package.origin is not None, "bm25s is not installed"
+    path = Path(package.origin).parent / "stopwords.py"
+    spec = importlib.util.spec_from_file_location("qa_bot._bm25s_stopwords", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def terms(text: str) -> list[str]:

@@ -164,6 +164,7 @@ class Snapshot:
                 if row < s.n and not deleted[si][row]:
                     self.release_at[rid] = (si, ri)
         self._first_rows: Any = None
+        self._keys: tuple[Any, Any] | None = None
         live_dates = self.date[self.live] if self.n else empty
         self.newest_int = int(live_dates.max()) if live_dates.size else 0
 
@@ -221,6 +222,29 @@ class Snapshot:
             ]
             self._first_rows = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
         return self._first_rows
+
+    def order_keys(self) -> tuple[Any, Any]:
+        """A key per row and per passage that does not depend on where it lies in the
+        index: its release id's place among all ids, then its place in the release. Ties in
+        a ranking go to the smaller key, so an index written in many steps (segments in the
+        order of the writes, merged, with holes) ranks as one built at once."""
+        import numpy as np
+
+        if self._keys is None:
+            ids = sorted({rid for s in self.segments for rid in s.releases})
+            place = {rid: i for i, rid in enumerate(ids)}
+            rows, passages = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+            for s in self.segments:
+                rank = np.array([place[rid] for rid in s.releases] or [0], dtype=np.int64) << 32
+                if s.n:
+                    cols = np.asarray(s.rows[:, [RELEASE, POSITION]], dtype=np.int64)
+                    rows.append(rank[cols[:, 0]] | cols[:, 1])
+                if s.n_passages:
+                    owner = np.asarray(s.rows[np.asarray(s.passages[:, FIRST]), RELEASE])
+                    first = np.asarray(s.release_passages, dtype=np.int64)[owner]
+                    passages.append(rank[owner] | (np.arange(s.n_passages) - first))
+            self._keys = (np.concatenate(rows), np.concatenate(passages))
+        return self._keys
 
     def release(self, release_id: str) -> tuple[str, list[str], range, range] | None:
         """(version, titles, global rows, global passages) of a live release."""
@@ -313,7 +337,7 @@ class Snapshot:
                 tfc = f / (K1 * ((1 - B) + B * np.asarray(length[d], dtype=np.float64) / avg) + f)
                 scores[int(off) + d] += (idf * tfc).astype(np.float32)
         scores *= mask
-        return top(scores, min(k, size))
+        return top(scores, min(k, size), self.order_keys()[1 if passages else 0])
 
     def dense(self, vector: Sequence[float], *, k: int, mask: Any) -> list[tuple[int, float]]:
         """(row, cosine similarity) of the ``k`` nearest sentences among ``mask``: exact."""
@@ -344,10 +368,7 @@ class Snapshot:
         if not rows:
             return []
         found, sim = np.concatenate(rows), np.concatenate(sims)
-        if found.size > k:
-            keep = np.argpartition(-sim, k - 1)[:k]
-            found, sim = found[keep], sim[keep]
-        order = np.lexsort((found, -sim))
+        order = best(sim, k, self.order_keys()[0][found])
         return [(int(found[i]), float(sim[i])) for i in order]
 
 
@@ -359,32 +380,29 @@ def _dot(matrix: Any, vector: Any) -> Any:
     return np.einsum("ij,j->i", matrix, vector)
 
 
-SELECT_ALL_UP_TO = 50_000
-"""Up to this many rows, the best are selected over every row exactly as bm25s's numpy back
-end does (so ties come out as they did when bm25s ranked them); beyond, over the rows that
-hold a query word, ties in row order: selecting over an array of mostly zeros (ties) costs
-14 ms at 100k rows."""
-
-
-def top(scores: Any, k: int) -> list[tuple[int, float]]:
-    """The ``k`` best positive scores, best first."""
+def top(scores: Any, k: int, keys: Any) -> list[tuple[int, float]]:
+    """The ``k`` best positive scores, best first, ties by ``keys``; selected over the rows
+    that hold a query word (few, at any size)."""
     import numpy as np
 
-    if k <= 0:
-        return []
-    if scores.size <= SELECT_ALL_UP_TO:
-        part = np.argpartition(scores, -k)[-k:]
-        order = np.flip(np.argsort(scores[part]))
-        return [(int(part[i]), float(scores[part[i]])) for i in order if scores[part[i]] > 0]
-    hits = np.flatnonzero(scores > 0)  # the rows holding a query word: few, at any size
-    if not hits.size:
-        return []
-    values = scores[hits]
-    if hits.size > k:
-        keep = np.argpartition(-values, k - 1)[:k]
-        hits, values = hits[keep], values[keep]
-    order = np.lexsort((hits, -values))
-    return [(int(hits[i]), float(values[i])) for i in order]
+    hits = np.flatnonzero(scores > 0)
+    order = best(scores[hits], k, keys[hits])
+    return [(int(hits[i]), float(scores[hits[i]])) for i in order]
+
+
+def best(values: Any, k: int, keys: Any) -> Any:
+    """Where the ``k`` highest ``values`` are, best first, equal values by ``keys`` (smallest
+    first): which of several equal values make the cut does not depend on where they lie."""
+    import numpy as np
+
+    if k <= 0 or not values.size:
+        return np.zeros(0, dtype=np.int64)
+    candidates = np.arange(values.size)
+    if values.size > k:
+        cut = np.partition(values, values.size - k)[values.size - k]
+        candidates = np.flatnonzero(values >= cut)  # with every value tied with the k-th
+    order = np.lexsort((keys[candidates], -values[candidates]))[:k]
+    return candidates[order]
 
 
 class SearchIndex:

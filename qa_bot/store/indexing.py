@@ -15,7 +15,7 @@ import shutil
 import uuid
 from array import array
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -206,7 +206,10 @@ class SegmentBuilder:
             text = toks + title_words
             self._postings(self.p, first_passage + offset, text)
             self.p_len.append(len(text) or 1)
-        norms = np.linalg.norm(vectors, axis=1) if len(rows) else np.zeros(0)
+        # each row's norm on its own, in float64: np.linalg.norm's float32 sums depend on
+        # how many rows come together (a release re-added by a merge got other norms)
+        wide = vectors.astype(np.float64)
+        norms = np.sqrt(np.einsum("ij,ij->i", wide, wide))
         self.norms.extend(np.where(norms > 0, norms, 1.0).astype(np.float32).tolist())
         self._vectors.write(vectors.tobytes())
         self.release_rows.append(self.n)
@@ -256,11 +259,7 @@ class SegmentBuilder:
         norms = np.frombuffer(self.norms, dtype=np.float32)
         np.save(self.tmp / "norms.npy", norms)
         if self.n >= PROJECT_FROM and self.dim > PROJECTION:
-            vectors = np.memmap(self.tmp / "vectors.f32", np.float32, "r", shape=(self.n, self.dim))
-            basis, coarse = project(vectors, norms)
-            np.save(self.tmp / "basis.npy", basis)
-            np.save(self.tmp / "coarse.npy", coarse)
-            del vectors
+            project(self.tmp, self.n, self.dim, norms)
         meta = {
             "rows": self.n,
             "dim": self.dim,
@@ -281,20 +280,39 @@ class SegmentBuilder:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-def project(vectors: Any, norms: Any) -> tuple[Any, Any]:
-    """The main directions of the unit vectors (uncentred, so that dot products keep most
-    of their value) and the vectors projected on them."""
+def project(directory: Path, n: int, dim: int, norms: Any) -> None:
+    """The main directions of the unit vectors in ``vectors.f32`` (uncentred, so that dot
+    products keep most of their value) as ``basis.npy``, and the vectors projected on them
+    as ``coarse.npy``. Read and written a block at a time: mapping the whole file would
+    hold every vector in this process's memory at the end of a large ingest."""
     import numpy as np
 
-    step = max(1, len(vectors) // 20_000)
-    sample = np.asarray(vectors[::step], dtype=np.float64) / np.asarray(norms[::step])[:, None]
-    _, directions = np.linalg.eigh(sample.T @ sample)
+    step = max(1, n // 20_000)
+    gram = np.zeros((dim, dim), dtype=np.float64)
+    for i, block in _blocks(directory / "vectors.f32", n, dim):
+        first = -i % step  # the rows of this block that are in the sample (every step-th)
+        sample = np.asarray(block[first::step], dtype=np.float64)
+        sample /= np.asarray(norms[i + first : i + len(block) : step])[:, None]
+        gram += sample.T @ sample
+    _, directions = np.linalg.eigh(gram)
     basis = np.ascontiguousarray(directions[:, ::-1][:, :PROJECTION], dtype=np.float32)
-    coarse = np.empty((len(vectors), PROJECTION), dtype=np.float32)
-    for i in range(0, len(vectors), 8192):
-        block = np.asarray(vectors[i : i + 8192]) / np.asarray(norms[i : i + 8192])[:, None]
-        coarse[i : i + 8192] = block @ basis
-    return basis, coarse
+    np.save(directory / "basis.npy", basis)
+    with open(directory / "coarse.npy", "wb") as out:
+        header = {"descr": "<f4", "fortran_order": False, "shape": (n, PROJECTION)}
+        np.lib.format.write_array_header_1_0(out, header)
+        for i, block in _blocks(directory / "vectors.f32", n, dim):
+            unit = block / np.asarray(norms[i : i + len(block)])[:, None]
+            out.write(np.ascontiguousarray(unit @ basis, dtype=np.float32).tobytes())
+
+
+def _blocks(path: Path, n: int, dim: int, size: int = 8192) -> Iterator[tuple[int, Any]]:
+    """(first row, rows) of a file of float32 vectors, ``size`` rows at a time."""
+    import numpy as np
+
+    with open(path, "rb") as f:
+        for i in range(0, n, size):
+            count = min(size, n - i)
+            yield i, np.fromfile(f, dtype=np.float32, count=count * dim).reshape(count, dim)
 
 
 def _term_ids(indptr: Any) -> Any:
@@ -420,10 +438,47 @@ def _merge_small(
 
     sizes = [index.segment(e["name"]).n for e in entries]
     keep = int(np.argmax(sizes))
+    segment = _merged(index, vocab, [e for i, e in enumerate(entries) if i != keep])
+    merged = [entries[keep]]
+    if segment is not None:
+        merged.append({"name": segment.name, "deleted": None})
+    return merged
+
+
+def compact(index: SearchIndex, generation: str | None) -> tuple[int, int] | None:
+    """Rewrite the index of ``generation`` as one segment of its live rows (the rows of
+    replaced and deleted releases dropped): what a rebuild from the store would make,
+    read from the index itself. The caller holds the index's lock. Returns (segments
+    before, rows dropped), or None when there is no index of ``generation``."""
+    import numpy as np
+
+    manifest = index.manifest(generation)
+    if manifest is None:
+        return None
+    entries = manifest["segments"]
+    dropped = sum(int(_deleted(index, e, index.segment(e["name"])).sum()) for e in entries)
+    if len(entries) <= 1 and not dropped:
+        return len(entries), 0
+    segment = _merged(index, Vocab(index), entries)
+    manifest["segments"] = [] if segment is None else [{"name": segment.name, "deleted": None}]
+    if segment is not None:  # the statistics (over live rows) stay as they are
+        assert segment.n == manifest["stats"]["s_n"], "compaction lost rows"
+        assert np.array_equal(
+            np.diff(np.asarray(segment.s_indptr)),
+            np.load(index.directory / manifest["stats"]["s_df"])[: len(segment.s_indptr) - 1],
+        ), "compaction changed document frequencies"
+    path = index.manifest_path(generation)
+    atomic_write(path, json.dumps(manifest).encode())
+    _clean(index, keep=path)
+    return len(entries), dropped
+
+
+def _merged(index: SearchIndex, vocab: Vocab, entries: list[dict[str, Any]]) -> Segment | None:
+    """The live rows of ``entries``' segments, in order, as one new segment."""
+    import numpy as np
+
     builder = SegmentBuilder(index, vocab)
-    for i, entry in enumerate(entries):
-        if i == keep:
-            continue
+    for entry in entries:
         seg = index.segment(entry["name"])
         deleted = _deleted(index, entry, seg)
         words = _forward(seg, vocab)
@@ -456,11 +511,7 @@ def _merge_small(
                 tokens=words[lo:hi],
                 vectors=np.asarray(seg.vectors[lo:hi]),
             )
-    segment = builder.finish()
-    merged = [entries[keep]]
-    if segment is not None:
-        merged.append({"name": segment.name, "deleted": None})
-    return merged
+    return builder.finish()
 
 
 def _forward(seg: Segment, vocab: Vocab) -> list[list[str]]:

@@ -92,6 +92,13 @@ def test_delete(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert "deleted 2024-02-28-partners-meeting.fr" in done.stdout and "nope" in done.stderr
     assert json.loads(qa_bot("stats", "--store", str(store), "--json").stdout)["releases"] == 40
+    question = ["ask", "Taliban leader killed in Ghazni", "--store", str(store), "--json"]
+    before = json.loads(qa_bot(*question).stdout)
+    compacted = qa_bot("compact", "--store", str(store))
+    assert compacted.returncode == 0, compacted.stderr
+    assert compacted.stdout.startswith("1 segment rewritten as one, 16 rows")  # the French item
+    after = json.loads(qa_bot(*question).stdout)
+    assert (after["text"], after["citations"]) == (before["text"], before["citations"])
 
 
 def test_errors_are_one_clear_line(tmp_path: Path) -> None:

@@ -1,0 +1,38 @@
+"""Folding, a pure function: fast tier."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import pytest
+
+from qa_bot.text import fold
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Kyïv",
+        "Le Général de corps d’armée",
+        "İstanbul ǅ ß ℌ ﬁ Å",
+        "e\u0301\u0327 a\u0323\u0302b",  # combining marks in either order
+        "가각 \u1100\u1161\u11a8",
+        "plain ASCII text, 2024",
+    ],
+)
+def test_fold_character_by_character_is_the_whole_text_decomposed(text: str) -> None:
+    whole = unicodedata.normalize("NFKD", text.lower())
+    assert fold(text) == "".join(ch for ch in whole if not unicodedata.combining(ch))
+
+
+def test_stop_words_do_not_import_scipy() -> None:
+    """bm25s's lists are read without bm25s itself (scipy), off a fresh ask's path."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys; from qa_bot.text import terms; "
+        "assert terms('The meeting with NATO partners') == ['meeting', 'partners'], terms; "
+        "assert 'scipy' not in sys.modules and 'bm25s' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True)
