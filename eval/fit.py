@@ -78,7 +78,7 @@ def gold(row: dict, release_id: str) -> bool:
 def build_store(corpus: Path, store: Path) -> None:
     if not (store / "chroma.sqlite3").exists():
         subprocess.run(
-            [sys.executable, "-m", "qa_bot.cli", "ingest", str(corpus), "--store", str(store)],
+            [sys.executable, "-m", "qa_bot", "ingest", str(corpus), "--store", str(store)],
             check=True,
         )
 
