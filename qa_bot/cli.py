@@ -217,6 +217,9 @@ def compact(store: StoreOpt = None, chroma_url: UrlOpt = None) -> None:
         before, dropped = _app(store, chroma_url).compact()
     except QaBotError as exc:
         raise _fail(exc) from None
+    if before <= 1 and not dropped:
+        typer.echo("The search index is one segment with no deleted rows: nothing to do.")
+        return
     typer.echo(
         f"{before} segment{'s' * (before != 1)} rewritten as one, {dropped:,} rows of "
         f"replaced or deleted releases dropped ({time.perf_counter() - started:.1f} s)."

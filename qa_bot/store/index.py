@@ -65,8 +65,12 @@ class Segment:
         meta = json.loads((directory / "meta.json").read_text(encoding="utf-8"))
         self.releases: list[str] = meta["releases"]
         self.versions: list[str] = meta["versions"]
-        self.titles: list[list[str]] = meta["titles"]
-        self.title_terms: list[list[str]] = meta["title_terms"]
+        self._directory = directory
+        self._titles: dict[str, list[list[str]]] | None = (
+            {"titles": meta["titles"], "title_terms": meta["title_terms"]}
+            if "titles" in meta  # written before titles.json
+            else None
+        )
         self.languages: list[str] = meta["languages"]
         self.release_rows: list[int] = meta["release_rows"]
         self.release_passages: list[int] = meta["release_passages"]
@@ -106,6 +110,24 @@ class Segment:
     @property
     def n_passages(self) -> int:
         return int(self.passages.shape[0])
+
+    @property
+    def titles(self) -> list[list[str]]:
+        """Each release's titles (in every language it has one)."""
+        return self._title_lists()["titles"]
+
+    @property
+    def title_terms(self) -> list[list[str]]:
+        """The terms of each release's titles (counted in each of its passages)."""
+        return self._title_lists()["title_terms"]
+
+    def _title_lists(self) -> dict[str, list[list[str]]]:
+        # read when first asked for: most of meta's bytes, and opening the index (every
+        # fresh process) needs none of them
+        if self._titles is None:
+            text = (self._directory / "titles.json").read_text(encoding="utf-8")
+            self._titles = json.loads(text)
+        return self._titles
 
 
 @dataclass(frozen=True)

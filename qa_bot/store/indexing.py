@@ -265,13 +265,13 @@ class SegmentBuilder:
             "dim": self.dim,
             "releases": self.releases,
             "versions": self.versions,
-            "titles": self.titles,
-            "title_terms": self.title_terms,
             "languages": self.languages,
             "release_rows": list(self.release_rows),
             "release_passages": list(self.release_passages),
         }
         (self.tmp / "meta.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+        titles = {"titles": self.titles, "title_terms": self.title_terms}
+        (self.tmp / "titles.json").write_text(json.dumps(titles, ensure_ascii=False), "utf-8")
         self.tmp.rename(self.index.directory / self.name)
         return self.index.segment(self.name)
 
