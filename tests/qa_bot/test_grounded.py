@@ -57,6 +57,9 @@ def test_uncited_answer_is_replaced_by_the_offline_answer(corpus_store, scripted
     assert "'scripted'" in text.stderr and "offline answer" in text.stderr
     assert data["generator"] == "extractive"
     assert "Secretary General" not in data["text"]
+    # the offline answer is what is printed, cited, in place of the model's
+    assert not data["abstained"] and data["citations"]
+    assert text.stdout.startswith(data["text"])
     assert "no sentence that the releases back" in data["notice"]
     assert [s["verdict"] for s in data["sentences"]] == ["uncited"]
     assert not any(s["shown"] for s in data["sentences"])
@@ -173,7 +176,22 @@ def test_chat_marks_the_invented_claims_when_asked(corpus_store, scripted, monke
     assert "Mickey" in _shown(at) and "not backed by the releases" in _shown(at)
 
 
-def test_chat_keeps_a_backed_answer(corpus_store, scripted, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    scripted.reply = CROSS
-    at = _chat(corpus_store[0], scripted, monkeypatch, NATO_Q)
-    assert "28 February 2024" in _shown(at) and not at.warning
+@pytest.mark.parametrize(
+    ("question", "reply"),
+    [(HAWALA_Q, FULL), (NATO_Q, CROSS)],
+    ids=["fully-cited", "english-over-french"],
+)
+def test_chat_keeps_a_backed_answer(corpus_store, scripted, monkeypatch, question, reply) -> None:  # type: ignore[no-untyped-def]
+    scripted.reply = reply
+    at = _chat(corpus_store[0], scripted, monkeypatch, question)
+    shown = _shown(at).replace("\\", "")  # the chat's Markdown, unescaped
+    assert f"{reply.split(' [')[0]}. [1]" in shown  # as written, cited
+    assert not at.warning
+
+
+def test_chat_shows_the_models_refusal(corpus_store, scripted, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    scripted.reply = "NOT_IN_RELEASES"
+    at = _chat(corpus_store[0], scripted, monkeypatch, "What was NATO's budget for 2031?")
+    assert "do not contain an answer" in _shown(at)
+    assert "NOT_IN_RELEASES" not in _shown(at) and not at.warning
+    assert any("none of them answers" in c.value for c in at.caption)
