@@ -129,6 +129,43 @@ def test_streaming_and_plain_requests_are_both_served(corpus_app, scripted) -> N
     assert answerer.condense("And then?", []) and scripted.requests[-1].get("stream") is not True
 
 
+# ------------------------------------------------------------------ qa-bot eval
+def test_eval_reports_what_became_of_the_models_answers(corpus_store, scripted, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """One question per case, one scripted reply per question: `qa-bot eval --generator
+    openai` counts each outcome once, and a predictions file gives the same figures."""
+    from qa_bot.evaluation import load_items, model_outcomes
+
+    opened = "Who opened the meeting with NATO's partners on 28 February 2024?"
+    budget = "What was NATO's budget for 2031?"
+    script = {NATO_Q: MIXED, HAWALA_Q: FULL, opened: UNCITED, budget: "NOT_IN_RELEASES"}
+    scripted.reply = lambda prompt: next(r for q, r in script.items() if q in prompt)
+    nato = ["2024-02-28-partners-meeting.fr"]
+    rows = [
+        {"id": "mixed", "question": NATO_Q, "source_ids": nato},
+        {"id": "full", "question": HAWALA_Q, "source_ids": ["isaf-2012-09-S-037-l373"]},
+        {"id": "uncited", "question": opened, "source_ids": nato},
+        {"id": "refused", "question": budget, "type": "unanswerable"},
+    ]
+    questions, out = tmp_path / "q.jsonl", tmp_path / "p.jsonl"
+    questions.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    env = {"OPENAI_BASE_URL": scripted.url, "QA_BOT_CHAT_MODEL": "scripted"}
+    done = run_qa_bot(
+        "eval", str(questions), "--store", str(corpus_store[0]), "--generator", "openai",
+        "--out", str(out), "--json", env=env,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(done.stdout)["qa-bot"]
+    for outcome in ("kept", "dropped", "replaced", "refused"):
+        assert figures[f"model_{outcome}"] == 0.25, outcome
+    # shown: the mixed answer's cited sentence and the fully cited one, both backed
+    assert figures["shown_sentences_backed"] == 1.0
+    assert figures["shown_sentences_cite_gold"] == 1.0
+    assert figures["abstention_recall"] == 1.0 and figures["false_refusals"] == 0.0
+    predictions = {p["id"]: p for p in map(json.loads, out.read_text().splitlines())}
+    again = model_outcomes(load_items(questions), predictions)
+    assert again == {"questions": 4, **{k: v for k, v in figures.items() if k in again}}
+
+
 # ------------------------------------------------------------------ the chat (AppTest)
 def _chat(store: Path, server: ScriptedServer, monkeypatch: pytest.MonkeyPatch, question: str):  # type: ignore[no-untyped-def]
     from streamlit.testing.v1 import AppTest
