@@ -65,6 +65,17 @@ def test_uncited_answer_is_replaced_by_the_offline_answer(corpus_store, scripted
     assert not any(s["shown"] for s in data["sentences"])
 
 
+def test_uncited_answer_gives_way_to_the_offline_refusal(corpus_store, scripted) -> None:  # type: ignore[no-untyped-def]
+    """The releases hold nothing on it: the offline answerer refuses, and that refusal,
+    with the notice, is what replaces the model's invented answer."""
+    scripted.reply = "Mix 200 g of chocolate with three eggs and bake for 30 minutes."
+    text, data = _ask(corpus_store[0], scripted, "What is the recipe for a chocolate cake?")
+    assert data["abstained"] and data["generator"] == "extractive"
+    assert "do not contain an answer" in text.stdout and "chocolate" not in text.stdout
+    assert "no sentence that the releases back" in data["notice"] and "'scripted'" in text.stderr
+    assert [s["shown"] for s in data["sentences"]] == [False]
+
+
 def test_mixed_answer_keeps_only_backed_sentences(corpus_store, scripted) -> None:  # type: ignore[no-untyped-def]
     scripted.reply = MIXED
     text, data = _ask(corpus_store[0], scripted, NATO_Q)
