@@ -1,7 +1,9 @@
 """A conversation as a briefing note: Markdown (footnotes) or DOCX.
 
 Each question and its answer; every marker ``[n]`` becomes a footnote giving the
-cited release's title, date, link and the quoted sentence.
+cited release's title, date, link and the quoted sentence. An answer's notice (a model's
+sentences dropped or marked as not backed by the releases, or its answer replaced by the
+offline one, naming the model and why) follows it, so the note says what the chat said.
 """
 
 from __future__ import annotations
@@ -48,6 +50,8 @@ def to_markdown(
     for turn in turns:
         text, notes = _footnoted(turn.answer, offset)
         lines += [f"## {turn.question}", "", text, ""]
+        if turn.answer.notice:
+            lines += [f"> **Note:** {turn.answer.notice}", ""]
         footnotes += [f"[^{n}]: {_source(c)}" for n, c in notes]
         offset += max((c.n for c in turn.answer.citations), default=0)
     if footnotes:
@@ -70,6 +74,8 @@ def to_docx(
         text, notes = _footnoted(turn.answer, offset)
         document.add_heading(turn.question, level=1)
         document.add_paragraph(re.sub(r"\[\^(\d+)\]", r"[\1]", text))
+        if turn.answer.notice:
+            document.add_paragraph().add_run(f"Note: {turn.answer.notice}").italic = True
         sources += [f"[{n}] {_source(c)}" for n, c in notes]
         offset += max((c.n for c in turn.answer.citations), default=0)
     if sources:

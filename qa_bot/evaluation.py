@@ -22,7 +22,7 @@ Metrics over the lines that carry the reference they need:
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -90,33 +90,36 @@ class Scores:
     shown_cited: int = 0
     shown_cite_gold: int = 0
 
-    def add_model(self, item: Item, answer: Answer) -> None:
-        if answer.generator != "openai":
+    def add_model(self, item: Item, answer: Mapping[str, Any]) -> None:
+        """What became of a model's answer, from its JSON (``Answer.as_json()``, as
+        ``--out`` writes it, so that a predictions file can be scored the same way)."""
+        sentences = answer.get("sentences") or []
+        if answer["generator"] != "openai":
             outcome = "replaced"
-        elif answer.abstained:
+        elif answer["abstained"]:
             outcome = "refused"
-        elif all(c.shown and c.verdict == "supported" for c in answer.sentences):
+        elif all(c["shown"] and c["verdict"] == "supported" for c in sentences):
             outcome = "kept"
         else:
             outcome = "dropped"
         self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
-        if answer.generator != "openai":
+        if answer["generator"] != "openai":
             return
-        numbered = {c.n: c for c in answer.citations}
-        for claim in answer.sentences:
-            if not claim.shown:
+        released = {c["n"]: c["release_id"] for c in answer["citations"]}
+        for claim in sentences:
+            if not claim["shown"]:
                 continue
             self.shown += 1
-            self.shown_supported += claim.verdict == "supported"
-            if claim.citations and item.source_ids and not item.unanswerable:
+            self.shown_supported += claim["verdict"] == "supported"
+            if claim["citations"] and item.source_ids and not item.unanswerable:
                 self.shown_cited += 1
                 self.shown_cite_gold += any(
-                    numbered[n].release_id in item.source_ids for n in claim.citations
+                    released[n] in item.source_ids for n in claim["citations"]
                 )
 
     def add(self, item: Item, answer: Answer, ranked_ids: Sequence[str]) -> None:
         if self.model:
-            self.add_model(item, answer)
+            self.add_model(item, answer.as_json())
         ranked = list(dict.fromkeys(ranked_ids))
         if item.source_ids and not item.unanswerable:
             relevant = set(item.source_ids)
@@ -153,19 +156,7 @@ class Scores:
 
         predicted = self.abstain_tp + self.abstain_fp
         actual = self.abstain_tp + self.abstain_fn
-        n = len(self.latency)
-        model: dict[str, Any] = {}
-        if self.model:
-            model = {
-                f"model_{k}": round(self.outcomes.get(k, 0) / n, 3) if n else None
-                for k in ("kept", "dropped", "replaced", "refused")
-            }
-            model["shown_sentences_backed"] = (
-                round(self.shown_supported / self.shown, 3) if self.shown else None
-            )
-            model["shown_sentences_cite_gold"] = (
-                round(self.shown_cite_gold / self.shown_cited, 3) if self.shown_cited else None
-            )
+        model = self.model_summary() if self.model else {}
         return {
             "recall@5": mean(self.recall5),
             "mrr": mean(self.rr),
@@ -181,6 +172,32 @@ class Scores:
             "questions": len(self.latency),
             **model,
         }
+
+    def model_summary(self) -> dict[str, Any]:
+        n = sum(self.outcomes.values())
+        model: dict[str, Any] = {
+            f"model_{k}": round(self.outcomes.get(k, 0) / n, 3) if n else None
+            for k in ("kept", "dropped", "replaced", "refused")
+        }
+        model["shown_sentences_backed"] = (
+            round(self.shown_supported / self.shown, 3) if self.shown else None
+        )
+        model["shown_sentences_cite_gold"] = (
+            round(self.shown_cite_gold / self.shown_cited, 3) if self.shown_cited else None
+        )
+        return model
+
+
+def model_outcomes(
+    items: Iterable[Item], predictions: Mapping[str, Mapping[str, Any]]
+) -> dict[str, Any]:
+    """What became of a model's answers in a predictions file (``id`` -> answer JSON), for
+    the items it holds: the figures ``run(..., model=True)`` adds to its summary."""
+    scores = Scores(model=True)
+    for item in items:
+        if item.id in predictions:
+            scores.add_model(item, predictions[item.id])
+    return {"questions": sum(scores.outcomes.values()), **scores.model_summary()}
 
 
 Ask = Callable[[str, Sequence[Turn]], tuple[Answer, Sequence[str]]]

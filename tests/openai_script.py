@@ -2,7 +2,8 @@
 
 It answers every chat completion with ``reply`` (streaming or not, as asked), where
 ``{word}`` is replaced by the number of the first passage in the prompt whose text holds
-``word`` (so a script can cite the right passage whatever the retrieval order). Every
+``word`` (so a script can cite the right passage whatever the retrieval order). ``reply``
+may also be a function of the prompt (one script for a whole question set). Every
 request body is kept in ``requests``.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -29,7 +31,7 @@ def resolve(reply: str, prompt: str) -> str:
 
 class ScriptedServer:
     def __init__(self) -> None:
-        self.reply = "NOT_IN_RELEASES"
+        self.reply: str | Callable[[str], str] = "NOT_IN_RELEASES"
         self.requests: list[dict[str, Any]] = []
         server = self
 
@@ -41,7 +43,8 @@ class ScriptedServer:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 server.requests.append(body)
                 prompt = "\n".join(str(m.get("content", "")) for m in body["messages"])
-                text = resolve(server.reply, prompt)
+                reply = server.reply(prompt) if callable(server.reply) else server.reply
+                text = resolve(reply, prompt)
                 if body.get("stream"):
                     self.send_response(200)
                     self.send_header("Content-Type", "text/event-stream")

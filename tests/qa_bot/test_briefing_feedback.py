@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 import json
@@ -9,8 +10,15 @@ import docx
 
 from qa_bot import briefing
 from qa_bot.feedback import FeedbackStore
-from qa_bot.types import Answer, Citation, Turn
+from qa_bot.types import Answer, Citation, Claim, Turn
 from tests.conftest import run_qa_bot
+
+MODEL = "'scripted' at http://127.0.0.1:8000/v1"
+DROPPED = f"2 of the 3 sentences the model {MODEL} wrote were dropped: 2 cite no release."
+REPLACED = (
+    f"The model {MODEL} wrote no sentence that the releases back (1 sentence: 1 cite no "
+    "release); showing the offline answer instead."
+)
 
 
 def _turn() -> Turn:
@@ -39,6 +47,42 @@ def test_briefing_markdown(snapshot) -> None:  # type: ignore[no-untyped-def]
     note = briefing.to_markdown([_turn(), _turn()], today=dt.date(2026, 11, 27))
     assert "[^1]" in note and "[^2]" in note  # footnotes numbered across questions
     assert note == snapshot
+
+
+def _model_turns() -> list[Turn]:
+    """As the chat keeps them: a model's answer with two sentences dropped, and one whose
+    every sentence was unbacked, replaced by the offline answer."""
+    offline = _turn().answer
+    dropped = dataclasses.replace(
+        offline,
+        generator="openai",
+        notice=DROPPED,
+        sentences=(
+            Claim("Rohling opened the meeting.", "supported", (1,), 0.9),
+            Claim("Mickey Mouse closed it.", "uncited", shown=False),
+            Claim("It was held in Mons.", "uncited", shown=False),
+        ),
+    )
+    replaced = dataclasses.replace(
+        offline,
+        notice=REPLACED,
+        sentences=(Claim("The Secretary General opened it.", "uncited", shown=False),),
+    )
+    return [Turn("Who opened the meeting?", dropped), Turn("And who opened it?", replaced)]
+
+
+def test_briefing_says_what_was_dropped_or_replaced(snapshot) -> None:  # type: ignore[no-untyped-def]
+    """The note says what the chat said: how many of the model's sentences were dropped,
+    and that an unbacked answer was replaced by the offline one, naming the model."""
+    note = briefing.to_markdown(_model_turns(), today=dt.date(2026, 11, 27))
+    assert f"> **Note:** {DROPPED}" in note and f"> **Note:** {REPLACED}" in note
+    assert "Mickey" not in note and "Secretary General" not in note
+    assert note == snapshot
+    data = briefing.to_docx(_model_turns(), today=dt.date(2026, 11, 27))
+    paragraphs = docx.Document(io.BytesIO(data)).paragraphs
+    notes = [p for p in paragraphs if p.text.startswith("Note: ")]
+    assert [p.text for p in notes] == [f"Note: {DROPPED}", f"Note: {REPLACED}"]
+    assert all(run.italic for p in notes for run in p.runs)
 
 
 def test_briefing_docx_has_the_sources() -> None:

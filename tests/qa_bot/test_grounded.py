@@ -57,9 +57,23 @@ def test_uncited_answer_is_replaced_by_the_offline_answer(corpus_store, scripted
     assert "'scripted'" in text.stderr and "offline answer" in text.stderr
     assert data["generator"] == "extractive"
     assert "Secretary General" not in data["text"]
+    # the offline answer is what is printed, cited, in place of the model's
+    assert not data["abstained"] and data["citations"]
+    assert text.stdout.startswith(data["text"])
     assert "no sentence that the releases back" in data["notice"]
     assert [s["verdict"] for s in data["sentences"]] == ["uncited"]
     assert not any(s["shown"] for s in data["sentences"])
+
+
+def test_uncited_answer_gives_way_to_the_offline_refusal(corpus_store, scripted) -> None:  # type: ignore[no-untyped-def]
+    """The releases hold nothing on it: the offline answerer refuses, and that refusal,
+    with the notice, is what replaces the model's invented answer."""
+    scripted.reply = "Mix 200 g of chocolate with three eggs and bake for 30 minutes."
+    text, data = _ask(corpus_store[0], scripted, "What is the recipe for a chocolate cake?")
+    assert data["abstained"] and data["generator"] == "extractive"
+    assert "do not contain an answer" in text.stdout and "chocolate" not in text.stdout
+    assert "no sentence that the releases back" in data["notice"] and "'scripted'" in text.stderr
+    assert [s["shown"] for s in data["sentences"]] == [False]
 
 
 def test_mixed_answer_keeps_only_backed_sentences(corpus_store, scripted) -> None:  # type: ignore[no-untyped-def]
@@ -126,6 +140,43 @@ def test_streaming_and_plain_requests_are_both_served(corpus_app, scripted) -> N
     assert answerer.condense("And then?", []) and scripted.requests[-1].get("stream") is not True
 
 
+# ------------------------------------------------------------------ qa-bot eval
+def test_eval_reports_what_became_of_the_models_answers(corpus_store, scripted, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """One question per case, one scripted reply per question: `qa-bot eval --generator
+    openai` counts each outcome once, and a predictions file gives the same figures."""
+    from qa_bot.evaluation import load_items, model_outcomes
+
+    opened = "Who opened the meeting with NATO's partners on 28 February 2024?"
+    budget = "What was NATO's budget for 2031?"
+    script = {NATO_Q: MIXED, HAWALA_Q: FULL, opened: UNCITED, budget: "NOT_IN_RELEASES"}
+    scripted.reply = lambda prompt: next(r for q, r in script.items() if q in prompt)
+    nato = ["2024-02-28-partners-meeting.fr"]
+    rows = [
+        {"id": "mixed", "question": NATO_Q, "source_ids": nato},
+        {"id": "full", "question": HAWALA_Q, "source_ids": ["isaf-2012-09-S-037-l373"]},
+        {"id": "uncited", "question": opened, "source_ids": nato},
+        {"id": "refused", "question": budget, "type": "unanswerable"},
+    ]
+    questions, out = tmp_path / "q.jsonl", tmp_path / "p.jsonl"
+    questions.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    env = {"OPENAI_BASE_URL": scripted.url, "QA_BOT_CHAT_MODEL": "scripted"}
+    done = run_qa_bot(
+        "eval", str(questions), "--store", str(corpus_store[0]), "--generator", "openai",
+        "--out", str(out), "--json", env=env,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(done.stdout)["qa-bot"]
+    for outcome in ("kept", "dropped", "replaced", "refused"):
+        assert figures[f"model_{outcome}"] == 0.25, outcome
+    # shown: the mixed answer's cited sentence and the fully cited one, both backed
+    assert figures["shown_sentences_backed"] == 1.0
+    assert figures["shown_sentences_cite_gold"] == 1.0
+    assert figures["abstention_recall"] == 1.0 and figures["false_refusals"] == 0.0
+    predictions = {p["id"]: p for p in map(json.loads, out.read_text().splitlines())}
+    again = model_outcomes(load_items(questions), predictions)
+    assert again == {"questions": 4, **{k: v for k, v in figures.items() if k in again}}
+
+
 # ------------------------------------------------------------------ the chat (AppTest)
 def _chat(store: Path, server: ScriptedServer, monkeypatch: pytest.MonkeyPatch, question: str):  # type: ignore[no-untyped-def]
     from streamlit.testing.v1 import AppTest
@@ -173,7 +224,22 @@ def test_chat_marks_the_invented_claims_when_asked(corpus_store, scripted, monke
     assert "Mickey" in _shown(at) and "not backed by the releases" in _shown(at)
 
 
-def test_chat_keeps_a_backed_answer(corpus_store, scripted, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    scripted.reply = CROSS
-    at = _chat(corpus_store[0], scripted, monkeypatch, NATO_Q)
-    assert "28 February 2024" in _shown(at) and not at.warning
+@pytest.mark.parametrize(
+    ("question", "reply"),
+    [(HAWALA_Q, FULL), (NATO_Q, CROSS)],
+    ids=["fully-cited", "english-over-french"],
+)
+def test_chat_keeps_a_backed_answer(corpus_store, scripted, monkeypatch, question, reply) -> None:  # type: ignore[no-untyped-def]
+    scripted.reply = reply
+    at = _chat(corpus_store[0], scripted, monkeypatch, question)
+    shown = _shown(at).replace("\\", "")  # the chat's Markdown, unescaped
+    assert f"{reply.split(' [')[0]}. [1]" in shown  # as written, cited
+    assert not at.warning
+
+
+def test_chat_shows_the_models_refusal(corpus_store, scripted, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    scripted.reply = "NOT_IN_RELEASES"
+    at = _chat(corpus_store[0], scripted, monkeypatch, "What was NATO's budget for 2031?")
+    assert "do not contain an answer" in _shown(at)
+    assert "NOT_IN_RELEASES" not in _shown(at) and not at.warning
+    assert any("none of them answers" in c.value for c in at.caption)
