@@ -510,18 +510,24 @@ class SearchIndex:
         then raises a :class:`~qa_bot.errors.WriterBusyError`."""
         from filelock import FileLock, Timeout
 
-        from ..errors import WriterBusyError
+        from ..errors import StoreError, WriterBusyError
 
         wait = self.wait if wait is None else wait
-        self.directory.mkdir(parents=True, exist_ok=True)
         lock = FileLock(self.lock_path)
         try:
+            self.directory.mkdir(parents=True, exist_ok=True)
             lock.acquire(timeout=wait)
         except Timeout:
             raise WriterBusyError(
                 f"Another qa-bot process (an ingest, an upload or a delete) has been writing "
                 f"this store for over {wait:g} s (it holds {self.lock_path}). Let it "
                 "finish and run this again, or wait longer: raise QA_BOT_WRITE_WAIT (seconds)."
+            ) from None
+        except OSError as exc:  # a read-only store, or one this user may not write
+            raise StoreError(
+                f"Cannot write the store's lock {self.lock_path} ({exc.strerror or exc}): the "
+                "store is read-only for this user. Give this user write access, or copy the "
+                "store to a writable place and point --store or QA_BOT_STORE at the copy."
             ) from None
         try:
             yield

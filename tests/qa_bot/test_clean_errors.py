@@ -126,6 +126,11 @@ def test_cli_with_a_damaged_or_read_only_store(small_store: Path, tmp_path: Path
     done = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True)
     assert done.returncode == 2 and "read-only" in done.stderr, done.stderr
     assert "Traceback" not in done.stderr
+    # an ingest stops at the write lock it cannot create, with the same advice
+    ingest = script.replace("ask 'Who opened the meeting?'", f"ingest {NATO}")
+    done = subprocess.run(["unshare", "-m", "sh", "-c", ingest], capture_output=True, text=True)
+    assert done.returncode == 2 and "read-only" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
 
 
 def test_cli_with_a_model_that_fails_prints_the_answer_once(small_store: Path) -> None:
