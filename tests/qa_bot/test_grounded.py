@@ -126,11 +126,11 @@ def test_not_in_releases_is_a_refusal(corpus_store, scripted) -> None:  # type: 
     assert "do not contain an answer" in text.stdout
 
 
-def test_streaming_and_plain_requests_are_both_served(corpus_app, scripted) -> None:  # type: ignore[no-untyped-def]
+def test_streaming_and_plain_requests_are_both_served(corpus_app, scripted, tmp_path) -> None:  # type: ignore[no-untyped-def]
     from qa_bot.answering.llm import LLMAnswerer
 
     scripted.reply = CROSS
-    answerer = LLMAnswerer(model="scripted", base_url=scripted.url, cache_dir=Path("cache"))
+    answerer = LLMAnswerer(model="scripted", base_url=scripted.url, cache_dir=tmp_path)
     passages = corpus_app.retriever.search(NATO_Q, k=5).passages
     pieces = list(answerer.stream(NATO_Q, passages))
     assert scripted.requests[-1]["stream"] is True
