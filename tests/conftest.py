@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -178,3 +179,19 @@ def corpus_app(corpus_store: tuple[Path, dict]):  # type: ignore[no-untyped-def,
             cache_dir=corpus_store[0].parent / "cache",
         )
     )
+
+
+@pytest.fixture(params=["embedded", "server"])
+def make_store(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A store maker, once embedded and once on the real `chroma run` server."""
+    from qa_bot.store import ChromaStore
+
+    collection = f"test-{uuid.uuid4().hex[:8]}"
+
+    def make(embedder: FakeEmbedder) -> ChromaStore:
+        if request.param == "server":
+            url = request.getfixturevalue("chroma_server")
+            return ChromaStore(embedder=embedder, collection=collection, url=url)
+        return ChromaStore(embedder=embedder, collection=collection, path=tmp_path / "store")
+
+    return make

@@ -78,19 +78,6 @@ def holder(tmp_path: Path) -> Iterator[type[Holder]]:
             h.let_go()
 
 
-@pytest.fixture(params=["embedded", "server"])
-def make_store(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
-    collection = f"test-{uuid.uuid4().hex[:8]}"
-
-    def make(embedder: FakeEmbedder) -> ChromaStore:
-        if request.param == "server":
-            url = request.getfixturevalue("chroma_server")
-            return ChromaStore(embedder=embedder, collection=collection, url=url)
-        return ChromaStore(embedder=embedder, collection=collection, path=tmp_path / "store")
-
-    return make
-
-
 def _ingestor(store: ChromaStore, embedder: FakeEmbedder, index: Path, tmp: Path) -> Ingestor:
     return Ingestor(
         store=store,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import pytest
@@ -19,19 +18,6 @@ TEXT_V1 = (
     "The elders asked for a new school and a clinic in the district."
 )
 TEXT_V2 = TEXT_V1 + "\nWork on the clinic will start in August."
-
-
-@pytest.fixture(params=["embedded", "server"])
-def make_store(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
-    collection = f"test-{uuid.uuid4().hex[:8]}"
-
-    def make(embedder: FakeEmbedder) -> ChromaStore:
-        if request.param == "server":
-            url = request.getfixturevalue("chroma_server")
-            return ChromaStore(embedder=embedder, collection=collection, url=url)
-        return ChromaStore(embedder=embedder, collection=collection, path=tmp_path / "store")
-
-    return make
 
 
 def _write(store: ChromaStore, embedder: FakeEmbedder, items: list) -> None:  # type: ignore[type-arg]
