@@ -109,6 +109,9 @@ def test_every_kind_a_question_asks_for() -> None:
         "who",
     )
     assert analyse("Où et quand la réunion a-t-elle eu lieu ?").kinds == ("where", "when")
+    # "où" (where) is found before folding makes it "ou" (or), which asks nothing
+    assert analyse("Quand et où le chef a-t-il été capturé ?").kinds == ("when", "where")
+    assert "where" not in analyse("Quand le chef ou son adjoint a-t-il été capturé ?").kinds
     assert analyse("What did the director who spoke after him say?").kinds == ("what",)
     assert analyse("Which Afghan official was the target?").kinds == ("what", "who")
 
