@@ -39,6 +39,19 @@ def test_write_read_and_stats(make_store, fake_embedder: FakeEmbedder, tmp_path:
     assert stats.embedder == "fake" and str(stats.date_min) == "2010-07-14"
 
 
+def test_chroma_keeps_a_light_graph_of_the_chunks(make_store, fake_embedder, tmp_path) -> None:
+    # qa-bot searches its own exact index; Chroma's graph only serves other clients, so it
+    # is built cheaply (Chroma's write was two thirds of a large ingest) and searched wide
+    store = make_store(fake_embedder)
+    _write(store, fake_embedder, [chunked(tmp_path, release(TEXT_V1, release_id="r1"), "v1")])
+    hnsw = store._cols()[0].configuration_json["hnsw"]
+    assert {k: hnsw[k] for k in ("ef_construction", "max_neighbors", "ef_search")} == {
+        "ef_construction": 16,
+        "max_neighbors": 8,
+        "ef_search": 400,
+    }
+
+
 def test_replace_keeps_one_version_and_delete(make_store, fake_embedder, tmp_path) -> None:
     store = make_store(fake_embedder)
     _write(store, fake_embedder, [chunked(tmp_path, release(TEXT_V1, release_id="r1"), "v1")])
