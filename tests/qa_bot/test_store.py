@@ -46,8 +46,8 @@ def test_chroma_keeps_a_light_graph_of_the_chunks(make_store, fake_embedder, tmp
     _write(store, fake_embedder, [chunked(tmp_path, release(TEXT_V1, release_id="r1"), "v1")])
     hnsw = store._cols()[0].configuration_json["hnsw"]
     assert {k: hnsw[k] for k in ("ef_construction", "max_neighbors", "ef_search")} == {
-        "ef_construction": 16,
-        "max_neighbors": 8,
+        "ef_construction": 32,
+        "max_neighbors": 12,
         "ef_search": 400,
     }
 
