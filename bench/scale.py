@@ -48,6 +48,8 @@ UPLOAD = (
     "The ferry carries about 400 people a day between the two banks."
 )
 UPLOAD_QUESTION = "Who restored the Qalat river ferry?"
+REPEATS = 3
+"""Passes over the sample for the raw rate (the best counts)."""
 
 
 # ------------------------------------------------------------------ the replicated corpus
@@ -118,10 +120,6 @@ def measured(argv: list[str]) -> tuple[float, int, str]:
     if proc.returncode not in (0, 1):
         raise SystemExit(f"{' '.join(argv)} failed ({proc.returncode}):\n{err[-3000:]}")
     return seconds, peak, out
-
-
-REPEATS = 3
-"""Passes over the sample for the raw rate (the best counts)."""
 
 
 def qa_bot(*args: str) -> list[str]:
