@@ -3,12 +3,14 @@
     python bench/scale.py [--n 20] [--work DIR [--reuse]] [--keep]
 
 Builds two stores from empty: the corpus in ../shared/corpus (724 releases) and the
-corpus replicated N times (each copy's releases get their own ids and every sentence a
-variant, so no two are equal and each is embedded). For each it prints:
+corpus replicated N times (each copy's releases get their own ids and every sentence, as
+the chunker splits it, a mark of its copy, release and place, so no two are equal and
+each is embedded). For each it prints:
 
 - ingest: rate on the distinct sentences it embeds against the raw default embedder
   (warm, in this process, on a sample of the same sentences), and the peak memory of the
-  ingest (its process and the embedding worker together);
+  ingest, its process and its workers together (proportional set size: a page they
+  share, such as the mapped model, counts once; resident memory summed beside it);
 - a fresh `qa-bot ask` (new process: imports, model load, opening the index): seconds
   and peak memory, median of 3;
 - warm answers over the shared questions (../shared/eval/questions.jsonl; follow-ups
@@ -48,68 +50,94 @@ UPLOAD = (
     "The ferry carries about 400 people a day between the two banks."
 )
 UPLOAD_QUESTION = "Who restored the Qalat river ferry?"
+CLOSING = ".!?;:\"'”’»)]…"
+"""Characters that close a sentence: a copy's mark goes before them."""
 REPEATS = 3
 """Passes over the sample for the raw rate (the best counts)."""
 
 
 # ------------------------------------------------------------------ the replicated corpus
-def varied(text: str, copy: int) -> str:
-    """Every sentence of ``text`` with a mark of its copy and place: no two sentences equal."""
-    count = iter(range(1, 1_000_000))
-    return re.sub(r"(?<=\w)([.!?])(?=\s|$)", lambda m: f" ({copy}.{next(count)}){m.group(1)}", text)
+def varied(text: str, spans: list[tuple[int, int]], mark: str) -> str:
+    """``text`` with ``mark`` and the sentence's place at the end of each sentence
+    (``spans``, as the chunker splits it), before its closing punctuation."""
+    out, last = [], 0
+    for k, (start, end) in enumerate(spans, 1):
+        cut = end
+        while cut > start and text[cut - 1] in CLOSING:
+            cut -= 1
+        out += [text[last:cut], f" ({mark}.{k})"]
+        last = cut
+    return "".join([*out, text[last:]])
 
 
 def replicate(n: int, out: Path) -> Path:
     """Copies 1..n-1 of the corpus as JSONL records under ``out`` (copy 0 is the corpus)."""
+    from ingest.chunking import Chunker
     from ingest.loaders import RawRelease, discover, load_file
     from ingest.metadata import build_release
+    from qa_bot.settings import load_settings
+    from qa_bot.tokens import TokenCounter
 
+    chunker = Chunker(tokens=TokenCounter(cache_dir=load_settings().cache_dir / "tiktoken"))
     out.mkdir(parents=True, exist_ok=True)
     files, _, _ = discover([CORPUS])
     releases = [build_release(r) for f in files for r in load_file(f) if isinstance(r, RawRelease)]
+    spans = {rel.release_id: [(s.start, s.end) for s in chunker.sentences(rel)] for rel in releases}
     for copy in range(1, n):
         with (out / f"copy-{copy:02d}.jsonl").open("w", encoding="utf-8") as f:
-            for rel in releases:
+            for r, rel in enumerate(releases):
+                # copy and release in the mark: no two sentences of the copies are equal
+                body = varied(rel.text, spans[rel.release_id], f"{copy}.{r}")
+                # the title heads the text: the same marked line, or it would come back unmarked
+                title = body.partition("\n")[0] if rel.text.startswith(rel.title) else rel.title
                 record = {
                     "id": f"{rel.release_id}-copy{copy}",
-                    "title": rel.title,
+                    "title": title,
                     "date": rel.date.isoformat() if rel.date else None,
                     "language": rel.language,
                     "url": rel.url,
-                    "body": varied(rel.text, copy),
+                    "body": body,
                 }
                 f.write(json.dumps(record, ensure_ascii=False) + "\n")
     return out
 
 
 # ------------------------------------------------------------------ measuring processes
-def _tree_rss(pid: int) -> int:
-    """Resident memory of a process and its descendants, in bytes."""
-    total, todo = 0, [pid]
+def _tree_memory(pid: int) -> tuple[int, int]:
+    """(proportional, resident) memory of a process and its descendants, in bytes.
+
+    Proportional (PSS) counts a page shared by several of them once, split between them:
+    the ingest's workers map the same model file and libraries, which resident memory
+    (RSS) summed over the processes counts once per worker."""
+    pss = rss = 0
+    todo = [pid]
     while todo:
         p = todo.pop()
         try:
-            status = Path(f"/proc/{p}/status").read_text()
-            total += int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) * 1024
+            rollup = Path(f"/proc/{p}/smaps_rollup").read_text()
+            pss += int(re.search(r"^Pss:\s+(\d+)", rollup, re.M).group(1)) * 1024
+            rss += int(re.search(r"^Rss:\s+(\d+)", rollup, re.M).group(1)) * 1024
             for task in Path(f"/proc/{p}/task").iterdir():
                 todo.extend(int(c) for c in (task / "children").read_text().split())
         except (OSError, AttributeError, ValueError):
             continue
-    return total
+    return pss, rss
 
 
-def measured(argv: list[str]) -> tuple[float, int, str]:
-    """(seconds, peak memory of the process tree in bytes, stdout) of a command."""
+def measured(argv: list[str]) -> tuple[float, int, str, int]:
+    """(seconds, peak proportional memory of the process tree in bytes, stdout, peak of
+    its resident memory summed over the processes) of a command."""
     started = time.perf_counter()
     proc = subprocess.Popen(
         argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT
     )
-    peak = 0
+    peak = peak_rss = 0
 
     def watch() -> None:
-        nonlocal peak
+        nonlocal peak, peak_rss
         while proc.poll() is None:
-            peak = max(peak, _tree_rss(proc.pid))
+            pss, rss = _tree_memory(proc.pid)
+            peak, peak_rss = max(peak, pss), max(peak_rss, rss)
             time.sleep(0.05)
 
     watcher = threading.Thread(target=watch, daemon=True)
@@ -119,7 +147,7 @@ def measured(argv: list[str]) -> tuple[float, int, str]:
     watcher.join()
     if proc.returncode not in (0, 1):
         raise SystemExit(f"{' '.join(argv)} failed ({proc.returncode}):\n{err[-3000:]}")
-    return seconds, peak, out
+    return seconds, peak, out, peak_rss
 
 
 def qa_bot(*args: str) -> list[str]:
@@ -219,7 +247,9 @@ def ingest(label: str, paths: list[Path], work: Path, sample: int, reuse: bool) 
     if store.exists():
         shutil.rmtree(store)
     rate = raw_rate(paths, sample)
-    _, peak, out = measured(qa_bot("ingest", *map(str, paths), "--store", str(store), "--json"))
+    _, peak, out, peak_rss = measured(
+        qa_bot("ingest", *map(str, paths), "--store", str(store), "--json")
+    )
     report = json.loads(out)
     result = {
         "releases": report["releases"],
@@ -229,6 +259,7 @@ def ingest(label: str, paths: list[Path], work: Path, sample: int, reuse: bool) 
         "ingest_rate": report["embedded"] / report["seconds"],
         "raw_rate": rate,
         "ingest_peak_mb": peak / 2**20,
+        "ingest_peak_rss_mb": peak_rss / 2**20,
     }
     figures.write_text(json.dumps(result), encoding="utf-8")
     return result
@@ -241,14 +272,14 @@ def measure(
     built = ingest(label, paths, work, sample, reuse)
     fresh = [measured(qa_bot("ask", FRESH_QUESTION, "--store", str(store))) for _ in range(3)]
     fresh.sort()
-    _, _, warm_out = measured(
+    _, _, warm_out, _ = measured(
         [sys.executable, __file__, "--warm", str(store), str(work / f"upload-{label}")]
     )
     return {
         "label": label,
         **built,
         "fresh_s": fresh[1][0],
-        "fresh_peak_mb": max(p for _, p, _ in fresh) / 2**20,
+        "fresh_peak_mb": max(f[1] for f in fresh) / 2**20,
         **json.loads(warm_out),
     }
 
@@ -268,7 +299,13 @@ def table(rows: list[dict[str, object]]) -> str:
                 for r in rows
             ],
         ),
-        ("peak memory of the ingest", [f"{v} MB" for v in f("ingest_peak_mb", ".0f")]),
+        (
+            "peak memory of the ingest (proportional; resident summed over its processes)",
+            [
+                f"{r['ingest_peak_mb']:.0f} MB ({r.get('ingest_peak_rss_mb', float('nan')):.0f} MB)"
+                for r in rows
+            ],
+        ),
         (
             "`qa-bot ask` in a fresh process",
             [f"{r['fresh_s']:.2f} s, {r['fresh_peak_mb']:.0f} MB" for r in rows],
