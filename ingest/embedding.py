@@ -1,10 +1,10 @@
-"""Embedding ahead of the writer, in a worker process.
+"""Parsing and embedding ahead of the writer, in worker processes.
 
 Chroma's writes and the default embedder's tokenizer both hold the GIL, so
-threads cannot overlap them. For large runs a worker process embeds the next
-batches while this process parses releases and writes the last one. Small
-runs (an upload of a few files) embed in-process, where the model is often
-already loaded.
+threads cannot overlap them. For large runs worker processes parse and chunk
+the coming releases and embed the next batches while this process writes the
+last ones to the store. Small runs (an upload of a few files) work in-process,
+where the model is often already loaded.
 """
 
 from __future__ import annotations
@@ -15,8 +15,19 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
 from qa_bot.embedders import Embedder
+from qa_bot.types import Chunk, Release
+
+from .chunking import Chunker
+from .loaders import RawRelease
+from .metadata import build_release
+
+Job = tuple[RawRelease, str, str]
+"""A release to prepare: what its loader found, its id, its version."""
+Prepared = tuple[Release | None, list[Chunk], str]
+"""The release and its chunks, or (None, [], why it could not be split)."""
 
 _worker_embedder: Embedder | None = None
+_worker_chunker: Chunker | None = None
 
 
 def _single_threaded(embedder: Embedder) -> Embedder:
@@ -27,9 +38,10 @@ def _single_threaded(embedder: Embedder) -> Embedder:
     return embedder
 
 
-def _init(embedder: Embedder) -> None:
-    global _worker_embedder
+def _init(embedder: Embedder, chunker: Chunker) -> None:
+    global _worker_embedder, _worker_chunker
     _worker_embedder = _single_threaded(embedder)
+    _worker_chunker = chunker
 
 
 def _embed(texts: list[str]) -> Any:
@@ -39,14 +51,32 @@ def _embed(texts: list[str]) -> Any:
     return np.asarray(_worker_embedder.embed(texts), dtype=np.float32)
 
 
-class EmbedAhead:
-    """``submit(texts)`` returns a ticket; ``result(ticket)`` the vectors, in order."""
+def _prepare(jobs: list[Job]) -> list[Prepared]:
+    assert _worker_chunker is not None
+    return prepare(_worker_chunker, jobs)
 
-    def __init__(self, embedder: Embedder, *, workers: int = 0) -> None:
+
+def prepare(chunker: Chunker, jobs: Sequence[Job]) -> list[Prepared]:
+    """Each release built from what its loader found, and chunked."""
+    out: list[Prepared] = []
+    for raw, release_id, version in jobs:
+        try:
+            release = build_release(raw, release_id=release_id)
+            out.append((release, chunker.chunk(release, version), ""))
+        except Exception as exc:  # one release only: the caller rejects it
+            out.append((None, [], f"{type(exc).__name__}: {str(exc)[:200]}"))
+    return out
+
+
+class EmbedAhead:
+    """``submit(texts)`` and ``prepare(jobs)`` return a ticket; ``result(ticket)`` the
+    vectors (in order) or the prepared releases. Jobs run in the order submitted."""
+
+    def __init__(self, embedder: Embedder, chunker: Chunker, *, workers: int = 0) -> None:
         self.embedder = embedder
+        self.chunker = chunker
         self._pool: ProcessPoolExecutor | None = None
         self._futures: dict[int, Future[Any]] = {}
-        self._texts: dict[int, list[str]] = {}
         self._next = 0
         if workers:
             self._pool = ProcessPoolExecutor(
@@ -54,30 +84,38 @@ class EmbedAhead:
                 # spawn: forking a process that runs Chroma's and lingua's threads is unsafe
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_init,
-                initargs=(embedder,),
+                initargs=(embedder, chunker),
             )
-            for _ in range(workers):  # load the model now, while the caller parses
+            for _ in range(workers):  # load the model now, while the caller reads files
                 self._pool.submit(_embed, ["warm-up"])
 
     def submit(self, texts: Sequence[str]) -> int:
-        ticket = self._next
-        self._next += 1
-        self._texts[ticket] = list(texts)
         if self._pool is not None:
-            self._futures[ticket] = self._pool.submit(_embed, self._texts[ticket])
-        else:
-            self._futures[ticket] = self._run_here(self.embedder, self._texts[ticket])
-        return ticket
+            return self._add(self._pool.submit(_embed, list(texts)))
+        return self._add(self._run_here(self.embedder.embed, list(texts)))
+
+    def prepare(self, jobs: Sequence[Job]) -> int:
+        if self._pool is not None:
+            return self._add(self._pool.submit(_prepare, list(jobs)))
+        return self._add(self._run_here(lambda js: prepare(self.chunker, js), list(jobs)))
+
+    def done(self, ticket: int) -> bool:
+        return self._futures[ticket].done()
 
     def result(self, ticket: int) -> Any:
-        del self._texts[ticket]
         return self._futures.pop(ticket).result()
 
+    def _add(self, future: Future[Any]) -> int:
+        ticket = self._next
+        self._next += 1
+        self._futures[ticket] = future
+        return ticket
+
     @staticmethod
-    def _run_here(embedder: Embedder, texts: list[str]) -> Future[Any]:
+    def _run_here(work: Any, arg: Any) -> Future[Any]:
         future: Future[Any] = Future()
         try:
-            future.set_result(embedder.embed(texts))
+            future.set_result(work(arg))
         except BaseException as exc:  # handed to the caller through the future
             future.set_exception(exc)
         return future

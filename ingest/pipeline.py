@@ -28,9 +28,10 @@ moved); otherwise it gets an id of its own (the name and a hash of its path).
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,10 +47,19 @@ from qa_bot.types import Chunk, IngestReport, Rejection, Release, ReleaseInfo
 from .chunking import Chunker
 from .embedding import EmbedAhead
 from .loaders import MB, Limits, RawRelease, discover, load_file
-from .metadata import METADATA_VERSION, build_release, derive_id
+from .metadata import METADATA_VERSION, derive_id
 
 MAX_AHEAD = 16
 """Batches parsed and queued for embedding ahead of the writer, so the embedder never waits."""
+EMBED_WORKERS = min(os.cpu_count() or 1, 3)
+"""Worker processes of a large run with a local embedder."""
+PREPARE_RELEASES = 32
+"""Releases built and chunked per worker job."""
+PREPARE_AHEAD = 8
+"""Such jobs submitted ahead of the batches being formed (about 1,800 chunks: MAX_AHEAD's worth)."""
+WRITE_CHUNKS = 1024
+"""Chunks per store write (whole batches, up to this): a Chroma write costs 20-45 ms
+besides its records, 256-chunk writes spent about a fifth of the ingest's store time on it."""
 _Item = tuple["_Todo", Release, list[Chunk]]
 Progress = Callable[[int, int], None]
 """Called with (releases done, releases to embed)."""
@@ -185,10 +195,24 @@ class Ingestor:
 
         in_flight: deque[tuple[list[_Item], list[str], int]] = deque()
 
-        def write_oldest() -> None:
+        def write_ready(wait: bool) -> None:
+            """Write the oldest batch (waiting for its vectors when ``wait``, else only when
+            they are there) with the batches after it already embedded, up to WRITE_CHUNKS:
+            written as soon as embedded, so the run ends soon after the embedding does."""
             nonlocal added, updated, repaired, embedded, done
-            batch, fresh, ticket = in_flight.popleft()
-            vectors.update(zip(fresh, ahead.result(ticket), strict=True))
+            if not in_flight or not (wait or ahead.done(in_flight[0][2])):
+                return
+            batch: list[_Item] = []
+            fresh: list[str] = []
+            size = 0
+            while in_flight and (
+                not batch or (size < WRITE_CHUNKS and ahead.done(in_flight[0][2]))
+            ):
+                part, part_fresh, ticket = in_flight.popleft()
+                vectors.update(zip(part_fresh, ahead.result(ticket), strict=True))
+                batch += part
+                fresh += part_fresh
+                size += sum(len(chunks) for _, _, chunks in part)
             texts = {c.text for _, _, chunks in batch for c in chunks}
             batch = self._write(batch, {t: vector_of(t) for t in texts}, rejected)
             items = [(release, t.version, chunks) for t, release, chunks in batch]
@@ -218,8 +242,8 @@ class Ingestor:
 
         workers = self.embed_workers if len(todo) >= self.workers_from else 0
         submitted: set[str] = set()
-        with EmbedAhead(self.embedder, workers=workers) as ahead:
-            for batch in self._batches(todo, rejected):
+        with EmbedAhead(self.embedder, self.chunker, workers=workers) as ahead:
+            for batch in self._batches(todo, rejected, ahead):
                 fresh = list(
                     dict.fromkeys(
                         c.text for _, _, chunks in batch for c in chunks if c.text not in submitted
@@ -227,10 +251,9 @@ class Ingestor:
                 )
                 submitted.update(fresh)
                 in_flight.append((batch, fresh, ahead.submit(fresh)))
-                if len(in_flight) > MAX_AHEAD:
-                    write_oldest()
+                write_ready(wait=len(in_flight) > MAX_AHEAD)
             while in_flight:
-                write_oldest()
+                write_ready(wait=True)
         if progress:
             progress(len(todo), len(todo))
 
@@ -378,20 +401,39 @@ class Ingestor:
             rid = f"{rid}-{hashlib.sha1(raw.source.encode()).hexdigest()[:6]}"
         return rid
 
-    def _batches(self, todo: list[_Todo], rejected: list[Rejection]) -> Iterable[list[_Item]]:
+    def _prepared(
+        self, todo: list[_Todo], ahead: EmbedAhead
+    ) -> Iterator[tuple[_Todo, Release | None, list[Chunk], str]]:
+        """``todo``'s releases built and chunked (by the workers, PREPARE_AHEAD jobs ahead
+        of the caller), in order."""
+        pending: deque[tuple[list[_Todo], int]] = deque()
+
+        def ready(ahead_at_most: int) -> Iterator[tuple[_Todo, Release | None, list[Chunk], str]]:
+            while len(pending) > ahead_at_most:
+                group, ticket = pending.popleft()
+                for t, (release, chunks, error) in zip(group, ahead.result(ticket), strict=True):
+                    yield t, release, chunks, error
+
+        for i in range(0, len(todo), PREPARE_RELEASES):
+            group = todo[i : i + PREPARE_RELEASES]
+            pending.append(
+                (group, ahead.prepare([(t.raw, t.release_id, t.version) for t in group]))
+            )
+            yield from ready(PREPARE_AHEAD)
+        yield from ready(0)
+
+    def _batches(
+        self, todo: list[_Todo], rejected: list[Rejection], ahead: EmbedAhead
+    ) -> Iterable[list[_Item]]:
         batch: list[_Item] = []
         size = 0
         limit = self.limits.release_chunks
-        for t in todo:
-            try:
-                release = build_release(t.raw, release_id=t.release_id)
-                chunks = self.chunker.chunk(release, t.version)
-            except Exception as exc:  # one release only; nothing of it was stored yet
+        for t, release, chunks, error in self._prepared(todo, ahead):
+            if release is None:  # one release only; nothing of it was stored yet
                 rejected.append(
                     Rejection(
                         t.raw.source,
-                        f"could not be split into sentences ({type(exc).__name__}: "
-                        f"{str(exc)[:200]}): re-save it as plain text",
+                        f"could not be split into sentences ({error}): re-save it as plain text",
                     )
                 )
                 continue
@@ -455,9 +497,10 @@ def build_ingestor(app: App) -> Ingestor:
         chunker=chunker,
         batch_size=app.settings.batch_size,
         index=app.index,
-        # local models are CPU-bound: embed in a worker process beside parsing and writing
-        # (one: more of them contend with the writer for 2 cores and load the model twice)
-        embed_workers=0 if isinstance(app.embedder, OpenAIEmbedder) else 1,
+        # local models are CPU-bound: parse, chunk and embed in worker processes while this
+        # one writes. One per core (2 cores, 19k sentences: 37 s with one worker, 29 s with
+        # two); past three the writer, about a third of the work, could not keep up
+        embed_workers=0 if isinstance(app.embedder, OpenAIEmbedder) else EMBED_WORKERS,
         limits=Limits(
             file_bytes=int(app.settings.max_file_mb * MB),
             unpacked_bytes=int(app.settings.max_unpacked_mb * MB),
