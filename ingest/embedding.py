@@ -116,8 +116,8 @@ class EmbedAhead:
         future: Future[Any] = Future()
         try:
             future.set_result(work(arg))
-        except BaseException as exc:  # handed to the caller through the future
-            future.set_exception(exc)
+        except Exception as exc:  # handed to the caller through the future (Ctrl-C is not:
+            future.set_exception(exc)  # it stops the run now, not batches later)
         return future
 
     def close(self) -> None:

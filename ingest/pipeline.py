@@ -51,8 +51,11 @@ from .metadata import METADATA_VERSION, derive_id
 
 MAX_AHEAD = 16
 """Batches parsed and queued for embedding ahead of the writer, so the embedder never waits."""
-EMBED_WORKERS = min(os.cpu_count() or 1, 3)
-"""Worker processes of a large run with a local embedder."""
+EMBED_WORKERS = min(
+    len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 3
+)
+"""Worker processes of a large run with a local embedder: one per core this process may
+run on (its CPU affinity, as a container's cpuset sets it)."""
 PREPARE_RELEASES = 32
 """Releases built and chunked per worker job."""
 PREPARE_AHEAD = 8
@@ -95,7 +98,7 @@ class Ingestor:
         self.index = index
         """The search index beside the store, kept up to date by every run."""
         self.embed_workers = embed_workers
-        """Worker processes that embed while this one parses and writes (0: in-process)."""
+        """Worker processes that build, chunk and embed while this one writes (0: in-process)."""
         self.workers_from = workers_from
         """Runs with fewer releases to embed than this embed in-process."""
 
