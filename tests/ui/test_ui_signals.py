@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -41,11 +42,17 @@ def test_a_signal_to_qa_bot_ui_leaves_no_process_behind(tmp_path: Path, sig: int
         stderr=subprocess.STDOUT,
     )
     try:
+        # up when its health check answers: Streamlit binds the port, prints its URLs and
+        # only then installs its signal handlers (streamlit/web/bootstrap.py). Signalled as
+        # soon as the port opened, a CI run once timed out waiting for it to exit
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{port}/_stcore/health", timeout=1
+                ) as r:
+                    if r.read().strip() == b"ok":
+                        break
             except OSError:
                 assert proc.poll() is None, (tmp_path / "ui.log").read_text()
                 time.sleep(0.2)
