@@ -68,7 +68,7 @@ def prepare(chunker: Chunker, jobs: Sequence[Job]) -> list[Prepared]:
     return out
 
 
-class EmbedAhead:
+class WorkAhead:
     """``submit(texts)`` and ``prepare(jobs)`` return a ticket; ``result(ticket)`` the
     vectors (in order) or the prepared releases. Jobs run in the order submitted."""
 
@@ -124,7 +124,7 @@ class EmbedAhead:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
 
-    def __enter__(self) -> EmbedAhead:
+    def __enter__(self) -> WorkAhead:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -45,7 +45,7 @@ from qa_bot.store.indexing import SegmentBuilder, Vocab, commit, rebuild, tokens
 from qa_bot.types import Chunk, IngestReport, Rejection, Release, ReleaseInfo
 
 from .chunking import Chunker
-from .embedding import EmbedAhead
+from .embedding import WorkAhead
 from .loaders import MB, Limits, RawRelease, discover, load_file
 from .metadata import METADATA_VERSION, derive_id
 
@@ -59,7 +59,7 @@ run on (its CPU affinity, as a container's cpuset sets it)."""
 PREPARE_RELEASES = 32
 """Releases built and chunked per worker job."""
 PREPARE_AHEAD = 8
-"""Such jobs submitted ahead of the batches being formed (about 1,800 chunks: MAX_AHEAD's worth)."""
+"""Such jobs submitted ahead of the batches being formed (256 releases, about 1,800 chunks)."""
 WRITE_CHUNKS = 1024
 """Chunks per store write (whole batches, up to this): a Chroma write costs 20-45 ms
 besides its records, 256-chunk writes spent about a fifth of the ingest's store time on it."""
@@ -245,7 +245,7 @@ class Ingestor:
 
         workers = self.embed_workers if len(todo) >= self.workers_from else 0
         submitted: set[str] = set()
-        with EmbedAhead(self.embedder, self.chunker, workers=workers) as ahead:
+        with WorkAhead(self.embedder, self.chunker, workers=workers) as ahead:
             for batch in self._batches(todo, rejected, ahead):
                 fresh = list(
                     dict.fromkeys(
@@ -405,7 +405,7 @@ class Ingestor:
         return rid
 
     def _prepared(
-        self, todo: list[_Todo], ahead: EmbedAhead
+        self, todo: list[_Todo], ahead: WorkAhead
     ) -> Iterator[tuple[_Todo, Release | None, list[Chunk], str]]:
         """``todo``'s releases built and chunked (by the workers, PREPARE_AHEAD jobs ahead
         of the caller), in order."""
@@ -426,7 +426,7 @@ class Ingestor:
         yield from ready(0)
 
     def _batches(
-        self, todo: list[_Todo], rejected: list[Rejection], ahead: EmbedAhead
+        self, todo: list[_Todo], rejected: list[Rejection], ahead: WorkAhead
     ) -> Iterable[list[_Item]]:
         batch: list[_Item] = []
         size = 0
