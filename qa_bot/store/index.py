@@ -187,6 +187,7 @@ class Snapshot:
                     self.release_at[rid] = (si, ri)
         self._first_rows: Any = None
         self._keys: tuple[Any, Any] | None = None
+        self._approx_kept: tuple[tuple[int, bytes], Any] | None = None
         live_dates = self.date[self.live] if self.n else empty
         self.newest_int = int(live_dates.max()) if live_dates.size else 0
 
@@ -370,17 +371,23 @@ class Snapshot:
         q = np.asarray(vector, dtype=np.float32)
         q = q / (np.linalg.norm(q) or 1.0)
         rows, sims = [], []
-        for s, off in zip(self.segments, self.row_offsets, strict=False):
+        for si, (s, off) in enumerate(zip(self.segments, self.row_offsets, strict=False)):
             lo = int(off)
             part = mask[lo : lo + s.n]
             if not s.n or not part.any():
                 continue
             if s.coarse is not None:
                 # approximate similarities over the projection; the best RESCORE * k
-                # (filtered) are then scored exactly
-                approx = np.where(part, _dot(s.coarse, q @ s.basis), -np.inf)
-                n = min(RESCORE * k, int(part.sum()))
-                local = np.sort(np.argpartition(-approx, n - 1)[:n])
+                # (filtered, with any tied with the last) are then scored exactly
+                approx = self._approx(si, s, q)
+                within = None if part.all() else np.flatnonzero(part)
+                if within is not None:
+                    approx = approx[within]
+                n = min(RESCORE * k, approx.size)
+                cut = np.partition(approx, approx.size - n)[approx.size - n]
+                local = np.flatnonzero(approx >= cut)
+                if within is not None:
+                    local = within[local]
                 exact = _dot(s.vectors[local], q) / s.norms[local]
             else:
                 local = np.flatnonzero(part)
@@ -392,6 +399,18 @@ class Snapshot:
         found, sim = np.concatenate(rows), np.concatenate(sims)
         order = best(sim, k, self.order_keys()[0][found])
         return [(int(found[i]), float(sim[i])) for i in order]
+
+    def _approx(self, si: int, segment: Segment, q: Any) -> Any:
+        """The projected similarities of segment ``si``'s rows to the unit query ``q``;
+        the last query's are kept: a question searches its vector again within the
+        releases of each other language."""
+        key = (si, q.tobytes())
+        kept = self._approx_kept
+        if kept is not None and kept[0] == key:
+            return kept[1]
+        approx = _dot(segment.coarse, q @ segment.basis)
+        self._approx_kept = (key, approx)
+        return approx
 
 
 def _dot(matrix: Any, vector: Any) -> Any:

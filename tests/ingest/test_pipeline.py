@@ -290,3 +290,38 @@ def test_a_missing_index_is_rebuilt_once_from_the_store(
     again = _reader(store, fake_embedder, directory)
     assert again.search("Ariana hotel Kunduz", k=3).passages
     assert _index_files(directory) == built  # opened, not rebuilt
+
+
+def test_a_projected_segment_finds_what_an_exact_scan_finds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large segment is searched over a projection of its vectors first, and only the
+    best candidates exactly; the projection of one question serves every mask it is
+    searched with (here: the whole store, then the releases of another language)."""
+    import numpy as np
+
+    from qa_bot.store import indexing
+
+    monkeypatch.setattr(indexing, "PROJECT_FROM", 100)  # every segment is a large one here
+    embedder = FakeEmbedder(dim=256)  # wider than the projection (128)
+    store = ChromaStore(embedder=embedder, collection="releases", path=tmp_path / "store")
+    Ingestor(store=store, embedder=embedder, chunker=chunker(tmp_path)).run([EXAMPLES])
+    snap = _reader(store, embedder, tmp_path / "index").snapshot
+    assert all(s.coarse is not None for s in snap.segments if s.n)
+
+    def exact(vector: list[float], mask: np.ndarray, k: int) -> list[int]:
+        q = np.asarray(vector, dtype=np.float32)
+        sims = np.array(
+            [float(snap.vector(r) @ q) / np.linalg.norm(snap.vector(r)) for r in range(snap.n)]
+        )
+        return [int(r) for r in np.argsort(-np.where(mask, sims, -np.inf), kind="stable")[:k]]
+
+    french = snap.lang == snap.languages.index("fr")
+    for sentence in ("Taliban commander killed in Kunduz", "réunion des partenaires de l'OTAN"):
+        vector = embedder.embed([sentence])[0]
+        everywhere = snap.dense(vector, k=3, mask=snap.live)
+        within = snap.dense(vector, k=3, mask=snap.live & french)
+        assert [r for r, _ in everywhere] == exact(vector, snap.live, 3)
+        assert [r for r, _ in within] == exact(vector, snap.live & french, 3)
+        assert all(french[r] for r, _ in within)
+        assert snap.dense(vector, k=3, mask=snap.live) == everywhere  # the kept projection
