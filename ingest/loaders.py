@@ -16,6 +16,7 @@ of a release); a refusal names the limit and the setting that raises it.
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import hashlib
 import json
 import os
@@ -86,6 +87,13 @@ class RawRelease:
     kind: str = "text"
     """text | html | record | document: tells metadata how much structure to expect."""
     extra: Mapping[str, str] = field(default_factory=dict)
+    line: int | None = None
+    """The line of a JSON Lines record (not part of the release: moving it changes nothing)."""
+
+    @property
+    def where(self) -> str:
+        """Where to find it, for a message: the file, and the line of a record."""
+        return f"{self.source}:{self.line}" if self.line else self.source
 
     @property
     def fingerprint(self) -> str:
@@ -374,7 +382,7 @@ def _load_jsonl(path: Path, text: str) -> Iterator[Loaded]:
         if isinstance(loaded, Rejection):
             yield Rejection(source, f"line {lineno}: {loaded.reason}")
         else:
-            yield loaded
+            yield dataclasses.replace(loaded, line=lineno)
 
 
 def _load_pdf(path: Path, data: bytes, limits: Limits) -> Loaded:

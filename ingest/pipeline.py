@@ -159,24 +159,26 @@ class Ingestor:
 
         todo: list[_Todo] = []
         seen: dict[str, str] = {}
+        seen_at: dict[str, str] = {}  # the file, and the line of a record
         versions: dict[str, str] = {}
         unchanged = 0
         for raw in raws:
             version = self.version_of(raw)
             rid = self._unique_id(raw, version, index, seen, versions)
             if rid in seen and versions[rid] == version:
-                skipped.append(f"{raw.source} (the same release as {seen[rid]})")
+                skipped.append(f"{raw.where} (the same release as {seen_at[rid]})")
                 continue
             if rid in seen:
                 rejected.append(
                     Rejection(
-                        raw.source,
-                        f"duplicate release id {rid!r} (also in {seen[rid]}): "
+                        raw.where,
+                        f"duplicate release id {rid!r} (also in {seen_at[rid]}): "
                         "give each release its own 'id'",
                     )
                 )
                 continue
             seen[rid] = raw.source
+            seen_at[rid] = raw.where
             versions[rid] = version
             known = index.get(rid)
             repair = rid in damaged
@@ -281,7 +283,7 @@ class Ingestor:
             updated=updated,
             unchanged=unchanged,
             removed=removed,
-            rejected=tuple(rejected),
+            rejected=tuple(sorted(rejected, key=_file_order)),
             skipped=tuple(skipped),
             releases=self.store.count_releases(),
             chunks=self.store.count_chunks(),
@@ -327,7 +329,7 @@ class Ingestor:
         except Exception as exc:  # the store removed what it had written of this release
             rejected.append(
                 Rejection(
-                    item[0].raw.source,
+                    item[0].raw.where,
                     f"could not be stored ({type(exc).__name__}: {str(exc)[:200]}); "
                     "what was stored before is kept",
                 )
@@ -435,18 +437,18 @@ class Ingestor:
             if release is None:  # one release only; nothing of it was stored yet
                 rejected.append(
                     Rejection(
-                        t.raw.source,
+                        t.raw.where,
                         f"could not be split into sentences ({error}): re-save it as plain text",
                     )
                 )
                 continue
             if not chunks:
-                rejected.append(Rejection(t.raw.source, "no sentences to index in the text"))
+                rejected.append(Rejection(t.raw.where, "no sentences to index in the text"))
                 continue
             if len(chunks) > limit:
                 rejected.append(
                     Rejection(
-                        t.raw.source,
+                        t.raw.where,
                         f"too many chunks ({len(chunks):,}; the limit is {limit:,} per release, "
                         "QA_BOT_MAX_RELEASE_CHUNKS): split the release, or raise "
                         "QA_BOT_MAX_RELEASE_CHUNKS",
@@ -511,6 +513,13 @@ def build_ingestor(app: App) -> Ingestor:
             release_chunks=app.settings.max_release_chunks,
         ),
     )
+
+
+def _file_order(rejection: Rejection) -> tuple[str, int]:
+    """Rejections by file, then by line (``path:12``): the same order at every run, though
+    workers and the writer find them in an order that depends on timing."""
+    path, _, line = rejection.path.rpartition(":")
+    return (path, int(line)) if path and line.isdigit() else (rejection.path, -1)
 
 
 def _under(source: str, roots: list[Path]) -> bool:

@@ -108,7 +108,21 @@ def test_duplicate_ids_in_one_run_are_rejected(ingestor: Ingestor, tmp_path: Pat
 
 def test_large_run_works_in_worker_processes_with_the_same_result(tmp_path: Path) -> None:
     """The worker processes (runs of 100+ releases: parsing, chunking and embedding in two
-    workers, results in order) store what the in-process path does."""
+    workers, results in order) store what the in-process path does, and report the same
+    rejections in the same order (by file and line)."""
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copy(ISAF, data / ISAF.name)
+    bad = [
+        record
+        for k in range(4)
+        for record in (
+            {"id": f"dots-{k}", "title": "Dots", "body": ". . . ."},
+            {"id": f"empty-{k}", "title": "Nothing"},
+            {"id": f"dashes-{k}", "title": "Dashes", "body": "— — —"},
+        )
+    ]
+    (data / "bad.jsonl").write_text("\n".join(json.dumps(r) for r in bad), encoding="utf-8")
     results = {}
     for workers in (0, 2):
         embedder = FakeEmbedder()
@@ -122,18 +136,21 @@ def test_large_run_works_in_worker_processes_with_the_same_result(tmp_path: Path
             embed_workers=workers,
             workers_from=100,
         )
-        report = ing.run([ISAF])
+        report = ing.run([data])
         assert report.added == 723
         got = store._cols()[0].get(
             where={"release_id": "isaf-2009-11-CA-056"}, include=["embeddings", "documents"]
         )
         order = sorted(range(len(got["ids"])), key=lambda i: got["ids"][i])
         results[workers] = (
+            report.rejected,
             report.chunks,
             [got["documents"][i] for i in order],
             [[round(float(x), 6) for x in got["embeddings"][i]] for i in order],
         )
     assert results[0] == results[2]
+    rejected = results[2][0]
+    assert [int(r.path.rpartition(":")[2]) for r in rejected] == list(range(1, 13))
 
 
 def _reader(store: ChromaStore, embedder: FakeEmbedder, directory: Path):  # type: ignore[no-untyped-def]
