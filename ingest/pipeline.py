@@ -51,11 +51,35 @@ from .metadata import METADATA_VERSION, derive_id
 
 MAX_AHEAD = 16
 """Batches parsed and queued for embedding ahead of the writer, so the embedder never waits."""
-EMBED_WORKERS = min(
-    len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 3
-)
+
+
+def usable_cores(cgroup: Path = Path("/sys/fs/cgroup")) -> int:
+    """The cores this process may keep busy: those of its CPU affinity (a container's
+    cpuset), fewer when a CPU quota caps it (cgroup v2 ``cpu.max``, v1 ``cpu.cfs_*``;
+    ``docker run --cpus 2`` on a 16-core host gives 2)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cores = cores or 1
+    quota: int | None = None
+    period: int | None = None
+    try:
+        if (cgroup / "cpu.max").is_file():
+            limit, _, every = (cgroup / "cpu.max").read_text().partition(" ")
+            quota = None if limit == "max" else int(limit)
+            period = int(every or 100_000)
+        elif (cgroup / "cpu" / "cpu.cfs_quota_us").is_file():
+            quota = int((cgroup / "cpu" / "cpu.cfs_quota_us").read_text())
+            quota = quota if quota > 0 else None
+            period = int((cgroup / "cpu" / "cpu.cfs_period_us").read_text())
+    except (OSError, ValueError):
+        quota = None  # unreadable or unexpected: the affinity alone
+    if quota and period:
+        cores = min(cores, max(1, -(-quota // period)))
+    return cores
+
+
+EMBED_WORKERS = min(usable_cores(), 3)
 """Worker processes of a large run with a local embedder: one per core this process may
-run on (its CPU affinity, as a container's cpuset sets it)."""
+keep busy, at most 3."""
 PREPARE_RELEASES = 32
 """Releases built and chunked per worker job."""
 PREPARE_AHEAD = 8

@@ -342,3 +342,30 @@ def test_a_projected_segment_finds_what_an_exact_scan_finds(
         assert [r for r, _ in within] == exact(vector, snap.live & french, 3)
         assert all(french[r] for r, _ in within)
         assert snap.dense(vector, k=3, mask=snap.live) == everywhere  # the kept projection
+
+
+def test_workers_follow_the_cpu_quota_of_a_container(tmp_path: Path) -> None:
+    """A CPU quota (cgroup v2 or v1) caps the workers below the cores the process sees."""
+    import os
+
+    from ingest.pipeline import usable_cores
+
+    seen = len(os.sched_getaffinity(0))
+    assert usable_cores(tmp_path / "none") == seen  # no cgroup files: the affinity
+    v2 = tmp_path / "v2"
+    v2.mkdir()
+    (v2 / "cpu.max").write_text("max 100000\n")
+    assert usable_cores(v2) == seen
+    (v2 / "cpu.max").write_text("150000 100000\n")  # 1.5 CPUs: 2 workers can use them
+    assert usable_cores(v2) == min(seen, 2)
+    (v2 / "cpu.max").write_text("50000 100000\n")
+    assert usable_cores(v2) == 1
+    (v2 / "cpu.max").write_text("garbage\n")
+    assert usable_cores(v2) == seen
+    v1 = tmp_path / "v1" / "cpu"
+    v1.mkdir(parents=True)
+    (v1 / "cpu.cfs_quota_us").write_text("100000\n")
+    (v1 / "cpu.cfs_period_us").write_text("100000\n")
+    assert usable_cores(v1.parent) == 1
+    (v1 / "cpu.cfs_quota_us").write_text("-1\n")
+    assert usable_cores(v1.parent) == seen
