@@ -197,7 +197,7 @@ def load_file(path: Path, limits: Limits | None = None) -> Iterator[Loaded]:
     try:
         for loaded in _load_file(path, source, limits):
             if isinstance(loaded, RawRelease) and len(loaded.text) > limits.release_chars:
-                yield limits.too_long(loaded.source, len(loaded.text))
+                yield limits.too_long(loaded.where, len(loaded.text))
             else:
                 yield loaded
     except RecursionError:

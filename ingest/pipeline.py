@@ -28,6 +28,7 @@ moved); otherwise it gets an id of its own (the name and a hash of its path).
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import time
 from collections import deque
@@ -53,28 +54,48 @@ MAX_AHEAD = 16
 """Batches parsed and queued for embedding ahead of the writer, so the embedder never waits."""
 
 
-def usable_cores(cgroup: Path = Path("/sys/fs/cgroup")) -> int:
+def usable_cores(cgroup: Path = Path("/sys/fs/cgroup"), own: str | None = None) -> int:
     """The cores this process may keep busy: those of its CPU affinity (a container's
-    cpuset), fewer when a CPU quota caps it (cgroup v2 ``cpu.max``, v1 ``cpu.cfs_*``;
-    ``docker run --cpus 2`` on a 16-core host gives 2)."""
+    cpuset), fewer when a CPU quota caps its cgroup or one above it (cgroup v2
+    ``cpu.max``, v1 ``cpu.cfs_*``; ``docker run --cpus 2`` on a 16-core host gives 2).
+    ``own`` is the process's cgroup path (read from ``/proc/self/cgroup`` when None)."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     cores = cores or 1
-    quota: int | None = None
-    period: int | None = None
-    try:
-        if (cgroup / "cpu.max").is_file():
-            limit, _, every = (cgroup / "cpu.max").read_text().partition(" ")
-            quota = None if limit == "max" else int(limit)
-            period = int(every or 100_000)
-        elif (cgroup / "cpu" / "cpu.cfs_quota_us").is_file():
-            quota = int((cgroup / "cpu" / "cpu.cfs_quota_us").read_text())
-            quota = quota if quota > 0 else None
-            period = int((cgroup / "cpu" / "cpu.cfs_period_us").read_text())
-    except (OSError, ValueError):
-        quota = None  # unreadable or unexpected: the affinity alone
-    if quota and period:
-        cores = min(cores, max(1, -(-quota // period)))
+    path = Path((own if own is not None else _own_cgroup()).strip("/"))
+    for root in (cgroup, cgroup / "cpu"):  # v2, then v1's cpu hierarchy
+        for level in (path, *path.parents):
+            quota = _quota(root / level, v2=root == cgroup)
+            if quota:
+                cores = min(cores, max(1, math.ceil(quota)))
     return cores
+
+
+def _quota(directory: Path, *, v2: bool) -> float | None:
+    """The CPUs a cgroup directory's quota allows, or None (none set, or unreadable)."""
+    try:
+        if v2:
+            limit, _, period = (directory / "cpu.max").read_text().partition(" ")
+            return None if limit.strip() == "max" else int(limit) / int(period or 100_000)
+        quota = int((directory / "cpu.cfs_quota_us").read_text())
+        return quota / int((directory / "cpu.cfs_period_us").read_text()) if quota > 0 else None
+    except (OSError, ValueError, ZeroDivisionError):
+        return None
+
+
+def _own_cgroup() -> str:
+    """This process's cgroup (v2, else v1's cpu controller), as ``/proc/self/cgroup`` says."""
+    try:
+        lines = Path("/proc/self/cgroup").read_text().splitlines()
+    except OSError:
+        return "/"
+    found = "/"
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        if controllers == "":
+            return path
+        if "cpu" in controllers.split(","):
+            found = path
+    return found
 
 
 EMBED_WORKERS = min(usable_cores(), 3)
@@ -543,7 +564,7 @@ def _file_order(rejection: Rejection) -> tuple[str, int]:
     """Rejections by file, then by line (``path:12``): the same order at every run, though
     workers and the writer find them in an order that depends on timing."""
     path, _, line = rejection.path.rpartition(":")
-    return (path, int(line)) if path and line.isdigit() else (rejection.path, -1)
+    return (path, int(line)) if path and line.isascii() and line.isdigit() else (rejection.path, -1)
 
 
 def _under(source: str, roots: list[Path]) -> bool:

@@ -187,7 +187,7 @@ class Snapshot:
                     self.release_at[rid] = (si, ri)
         self._first_rows: Any = None
         self._keys: tuple[Any, Any] | None = None
-        self._approx_kept: tuple[tuple[int, bytes], Any] | None = None
+        self._approx_kept: tuple[bytes, dict[int, Any]] | None = None
         live_dates = self.date[self.live] if self.n else empty
         self.newest_int = int(live_dates.max()) if live_dates.size else 0
 
@@ -366,7 +366,7 @@ class Snapshot:
         """(row, cosine similarity) of the ``k`` nearest sentences among ``mask``: exact."""
         import numpy as np
 
-        if not self.n:
+        if not self.n or k <= 0:
             return []
         q = np.asarray(vector, dtype=np.float32)
         q = q / (np.linalg.norm(q) or 1.0)
@@ -386,6 +386,10 @@ class Snapshot:
                 n = min(RESCORE * k, approx.size)
                 cut = np.partition(approx, approx.size - n)[approx.size - n]
                 local = np.flatnonzero(approx >= cut)
+                if (
+                    not local.size or local.size > 2 * n
+                ):  # NaN, or many tied with the cut: n of them
+                    local = np.sort(np.argpartition(approx, approx.size - n)[approx.size - n :])
                 if within is not None:
                     local = within[local]
                 exact = _dot(s.vectors[local], q) / s.norms[local]
@@ -402,14 +406,18 @@ class Snapshot:
 
     def _approx(self, si: int, segment: Segment, q: Any) -> Any:
         """The projected similarities of segment ``si``'s rows to the unit query ``q``;
-        the last query's are kept: a question searches its vector again within the
-        releases of each other language."""
-        key = (si, q.tobytes())
+        the last query's are kept, per segment: a question searches its vector again
+        within the releases of each other language. Read-only: sessions share them."""
+        key = q.tobytes()
         kept = self._approx_kept
-        if kept is not None and kept[0] == key:
-            return kept[1]
-        approx = _dot(segment.coarse, q @ segment.basis)
-        self._approx_kept = (key, approx)
+        if kept is None or kept[0] != key:
+            kept = (key, {})
+            self._approx_kept = kept
+        approx = kept[1].get(si)
+        if approx is None:
+            approx = _dot(segment.coarse, q @ segment.basis)
+            approx.setflags(write=False)
+            kept[1][si] = approx
         return approx
 
 

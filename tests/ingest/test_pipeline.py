@@ -313,18 +313,41 @@ def test_a_projected_segment_finds_what_an_exact_scan_finds(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A large segment is searched over a projection of its vectors first, and only the
-    best candidates exactly; the projection of one question serves every mask it is
-    searched with (here: the whole store, then the releases of another language)."""
+    best candidates exactly; the projection of one question, per segment, serves every
+    mask it is searched with (here: the whole store, then the releases of another
+    language), and a search of nothing finds nothing."""
     import numpy as np
 
+    from qa_bot.store import index as index_module
     from qa_bot.store import indexing
+    from qa_bot.store.index import SearchIndex
 
     monkeypatch.setattr(indexing, "PROJECT_FROM", 100)  # every segment is a large one here
     embedder = FakeEmbedder(dim=256)  # wider than the projection (128)
     store = ChromaStore(embedder=embedder, collection="releases", path=tmp_path / "store")
-    Ingestor(store=store, embedder=embedder, chunker=chunker(tmp_path)).run([EXAMPLES])
+    ingestor = Ingestor(
+        store=store,
+        embedder=embedder,
+        chunker=chunker(tmp_path),
+        index=SearchIndex(directory=tmp_path / "index"),
+    )
+    records = (EXAMPLES / "isaf-sample.jsonl").read_text(encoding="utf-8").strip().split("\n")
+    first, second = tmp_path / "first", tmp_path / "second"
+    for part, lines in ((first, records[:20]), (second, records[20:])):
+        part.mkdir()
+        (part / "isaf.jsonl").write_text("\n".join(lines), encoding="utf-8")
+    shutil.copy(EXAMPLES / "2024-02-28-partners-meeting.fr.txt", first)
+    ingestor.run([first])
+    ingestor.run([second])  # a second segment, projected too
     snap = _reader(store, embedder, tmp_path / "index").snapshot
-    assert all(s.coarse is not None for s in snap.segments if s.n)
+    assert [s.coarse is not None for s in snap.segments] == [True, True]
+    projections = []
+    real_dot = index_module._dot
+    monkeypatch.setattr(
+        index_module,
+        "_dot",
+        lambda m, v: projections.append(m.shape) or real_dot(m, v),
+    )
 
     def exact(vector: list[float], mask: np.ndarray, k: int) -> list[int]:
         q = np.asarray(vector, dtype=np.float32)
@@ -336,12 +359,17 @@ def test_a_projected_segment_finds_what_an_exact_scan_finds(
     french = snap.lang == snap.languages.index("fr")
     for sentence in ("Taliban commander killed in Kunduz", "réunion des partenaires de l'OTAN"):
         vector = embedder.embed([sentence])[0]
+        projections.clear()
         everywhere = snap.dense(vector, k=3, mask=snap.live)
         within = snap.dense(vector, k=3, mask=snap.live & french)
+        again = snap.dense(vector, k=3, mask=snap.live)
+        coarse = [shape for shape in projections if shape[1] == indexing.PROJECTION]
+        assert len(coarse) == sum(s.coarse is not None for s in snap.segments)  # once each
         assert [r for r, _ in everywhere] == exact(vector, snap.live, 3)
         assert [r for r, _ in within] == exact(vector, snap.live & french, 3)
         assert all(french[r] for r, _ in within)
-        assert snap.dense(vector, k=3, mask=snap.live) == everywhere  # the kept projection
+        assert again == everywhere
+        assert snap.dense(vector, k=0, mask=snap.live) == []
 
 
 def test_workers_follow_the_cpu_quota_of_a_container(tmp_path: Path) -> None:
@@ -351,21 +379,28 @@ def test_workers_follow_the_cpu_quota_of_a_container(tmp_path: Path) -> None:
     from ingest.pipeline import usable_cores
 
     seen = len(os.sched_getaffinity(0))
-    assert usable_cores(tmp_path / "none") == seen  # no cgroup files: the affinity
+    assert usable_cores(tmp_path / "none", own="/") == seen  # no cgroup files: the affinity
     v2 = tmp_path / "v2"
     v2.mkdir()
     (v2 / "cpu.max").write_text("max 100000\n")
-    assert usable_cores(v2) == seen
+    assert usable_cores(v2, own="/") == seen
     (v2 / "cpu.max").write_text("150000 100000\n")  # 1.5 CPUs: 2 workers can use them
-    assert usable_cores(v2) == min(seen, 2)
+    assert usable_cores(v2, own="/") == min(seen, 2)
     (v2 / "cpu.max").write_text("50000 100000\n")
-    assert usable_cores(v2) == 1
+    assert usable_cores(v2, own="/") == 1
     (v2 / "cpu.max").write_text("garbage\n")
-    assert usable_cores(v2) == seen
+    assert usable_cores(v2, own="/") == seen
     v1 = tmp_path / "v1" / "cpu"
     v1.mkdir(parents=True)
     (v1 / "cpu.cfs_quota_us").write_text("100000\n")
     (v1 / "cpu.cfs_period_us").write_text("100000\n")
-    assert usable_cores(v1.parent) == 1
+    assert usable_cores(v1.parent, own="/") == 1
     (v1 / "cpu.cfs_quota_us").write_text("-1\n")
-    assert usable_cores(v1.parent) == seen
+    assert usable_cores(v1.parent, own="/") == seen
+    # the quota of a cgroup above the process's own (systemd's CPUQuota=, a pod's)
+    nested = tmp_path / "nested"
+    (nested / "pod" / "container").mkdir(parents=True)
+    (nested / "pod" / "cpu.max").write_text("100000 100000\n")
+    (nested / "pod" / "container" / "cpu.max").write_text("max 100000\n")
+    assert usable_cores(nested, own="/pod/container") == 1
+    assert usable_cores(nested, own="/") == seen
