@@ -203,27 +203,25 @@ class Ingestor:
         index.prefetch([derive_id(raw) for raw in raws])
 
         todo: list[_Todo] = []
-        seen: dict[str, str] = {}
-        seen_at: dict[str, str] = {}  # the file, and the line of a record
+        seen: dict[str, RawRelease] = {}  # id -> the first release met with it
         versions: dict[str, str] = {}
         unchanged = 0
         for raw in raws:
             version = self.version_of(raw)
             rid = self._unique_id(raw, version, index, seen, versions)
             if rid in seen and versions[rid] == version:
-                skipped.append(f"{raw.where} (the same release as {seen_at[rid]})")
+                skipped.append(f"{raw.where} (the same release as {seen[rid].where})")
                 continue
             if rid in seen:
                 rejected.append(
                     Rejection(
                         raw.where,
-                        f"duplicate release id {rid!r} (also in {seen_at[rid]}): "
+                        f"duplicate release id {rid!r} (also in {seen[rid].where}): "
                         "give each release its own 'id'",
                     )
                 )
                 continue
-            seen[rid] = raw.source
-            seen_at[rid] = raw.where
+            seen[rid] = raw
             versions[rid] = version
             known = index.get(rid)
             repair = rid in damaged
@@ -429,7 +427,7 @@ class Ingestor:
         raw: RawRelease,
         version: str,
         index: _Known,
-        seen: dict[str, str],
+        seen: dict[str, RawRelease],
         versions: dict[str, str],
     ) -> str:
         """A derived id that is taken by another file gets a suffix from its path, unless
@@ -438,7 +436,7 @@ class Ingestor:
         if raw.release_id:
             return rid
         if rid in seen:
-            taken = seen[rid] != raw.source and versions[rid] != version
+            taken = seen[rid].source != raw.source and versions[rid] != version
         else:
             other = index.get(rid)
             taken = (

@@ -386,9 +386,8 @@ class Snapshot:
                 n = min(RESCORE * k, approx.size)
                 cut = np.partition(approx, approx.size - n)[approx.size - n]
                 local = np.flatnonzero(approx >= cut)
-                if (
-                    not local.size or local.size > 2 * n
-                ):  # NaN, or many tied with the cut: n of them
+                # NaN, or many values tied with the cut: exactly n of them
+                if not local.size or local.size > 2 * n:
                     local = np.sort(np.argpartition(approx, approx.size - n)[approx.size - n :])
                 if within is not None:
                     local = within[local]
