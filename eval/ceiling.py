@@ -31,7 +31,6 @@ def main() -> int:
     import numpy as np
     from must_include import matches
 
-    from qa_bot.answering import features as F
     from qa_bot.fitted import load
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -44,17 +43,7 @@ def main() -> int:
     data = fit.examples(fitter, fit.training_questions())
     xs = [e.scored.x for e in data]  # type: ignore[attr-defined]
     ys = [np.array(e.labels) for e in data]
-    fold_of = fit.folds(len(data))
-    picked: list = [None] * len(data)
-    for k in range(fit.FOLDS):
-        train = [i for i in range(len(data)) if fold_of[i] != k]
-        model, _ = fit.fit_trees(
-            np.vstack([xs[i] for i in train]), np.concatenate([ys[i] for i in train]),
-            F.SENTENCE_FEATURES,
-        )  # fmt: skip
-        for i in range(len(data)):
-            if fold_of[i] == k and len(xs[i]):
-                picked[i] = np.argsort(-model.probability(xs[i]), kind="stable")
+    picked = [np.argsort(-p, kind="stable") if len(p) else None for p in fit.out_of_fold(xs, ys)]
     counts: dict[str, Counter[str]] = defaultdict(Counter)
     for e, order in zip(data, picked, strict=True):
         if e.row.get("type") == "unanswerable":

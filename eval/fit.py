@@ -73,11 +73,16 @@ def shared_sources() -> set[str]:
     return {s for r in rows for s in r.get("source_ids") or ()} - {NATO_ITEM}
 
 
+def question_files() -> list[Path]:
+    """Where the training questions are: ``eval/dev.jsonl`` and ``eval/train/*.jsonl``."""
+    return [ROOT / "eval" / "dev.jsonl", *sorted((ROOT / "eval" / "train").glob("*.jsonl"))]
+
+
 def training_questions() -> list[dict]:
-    """``eval/dev.jsonl`` and ``eval/train/*.jsonl``, but no question about a release a
-    shared question asks about (three of the dev set, written before the shared set)."""
+    """The questions of :func:`question_files`, but none about a release a shared question
+    asks about (three of the dev set, written before the shared set)."""
     rows = []
-    for path in [ROOT / "eval" / "dev.jsonl", *sorted((ROOT / "eval" / "train").glob("*.jsonl"))]:
+    for path in question_files():
         rows += [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
     shared = shared_sources()
     return [
@@ -332,6 +337,27 @@ def fit_refusal(qx, qy):  # type: ignore[no-untyped-def]
         x[:, wrong] = 0.0  # a constant column: its weight is 0
 
 
+def out_of_fold(xs: list, ys: list) -> list:  # type: ignore[type-arg]
+    """Each question's sentence probabilities from the sentence model fitted on the other
+    folds (``xs``, ``ys``: one feature matrix and one label vector per question)."""
+    import numpy as np
+
+    from qa_bot.answering import features as F
+
+    fold_of = folds(len(xs))
+    oof: list = [None] * len(xs)
+    for k in range(FOLDS):
+        train = [i for i in range(len(xs)) if fold_of[i] != k]
+        model, _ = fit_trees(
+            np.vstack([xs[i] for i in train]), np.concatenate([ys[i] for i in train]),
+            F.SENTENCE_FEATURES,
+        )  # fmt: skip
+        for i in range(len(xs)):
+            if fold_of[i] == k:
+                oof[i] = model.probability(xs[i]) if len(xs[i]) else np.zeros(0)
+    return oof
+
+
 def fit_answerer(data: list[Example]) -> dict:
     import numpy as np
 
@@ -343,16 +369,7 @@ def fit_answerer(data: list[Example]) -> dict:
     _, sentence = fit_trees(np.vstack(xs), np.concatenate(ys), F.SENTENCE_FEATURES)
 
     # out-of-fold sentence probabilities: what the refusal model and the selection see
-    oof: list = [None] * len(data)
-    for k in range(FOLDS):
-        train = [i for i in range(len(data)) if fold_of[i] != k]
-        model, _ = fit_trees(
-            np.vstack([xs[i] for i in train]), np.concatenate([ys[i] for i in train]),
-            F.SENTENCE_FEATURES,
-        )  # fmt: skip
-        for i in range(len(data)):
-            if fold_of[i] == k:
-                oof[i] = model.probability(xs[i]) if len(xs[i]) else np.zeros(0)
+    oof = out_of_fold(xs, ys)
 
     def qvec(i: int, probabilities) -> np.ndarray:  # type: ignore[no-untyped-def]
         s = data[i].scored

@@ -15,19 +15,31 @@ from tests.conftest import CORPUS, ROOT
 
 SHARED_EVAL = CORPUS.parent / "eval"
 NATO = "2024-02-28-partners-meeting.fr"
-SEED = "seed-2024-02-28-partners"  # the shared set's id for the NATO item
 
 
-def _rows() -> list[dict]:
+@pytest.fixture(scope="module")
+def fit():  # type: ignore[no-untyped-def]
+    """``eval/fit.py``, where the training questions are read and chosen."""
+    if not (SHARED_EVAL / "questions.jsonl").is_file():
+        pytest.skip(f"the shared questions and scorer are missing at {SHARED_EVAL}")
+    spec = importlib.util.spec_from_file_location("qa_bot_eval_fit", ROOT / "eval" / "fit.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["qa_bot_eval_fit"] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def _rows(fit) -> list[dict]:  # type: ignore[no-untyped-def]
     rows = []
-    for path in [ROOT / "eval" / "dev.jsonl", *sorted((ROOT / "eval" / "train").glob("*.jsonl"))]:
+    for path in fit.question_files():
         for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
             if line.strip():
                 rows.append({**json.loads(line), "_where": f"{path.name}:{n}"})
     return rows
 
 
-def _bodies() -> dict[str, str]:
+def _bodies(seed: str) -> dict[str, str]:
     bodies = {}
     for path in sorted((CORPUS / "isaf").glob("*.jsonl")):
         for line in path.read_text(encoding="utf-8").split("\n"):  # not at U+2028
@@ -39,18 +51,15 @@ def _bodies() -> dict[str, str]:
             released = dt.date.fromisoformat(record["date"]) if record.get("date") else None
             bodies[record["id"]] = resolve_relative_dates(text, released)
     nato = CORPUS / "nato" / f"{NATO}.txt"
-    bodies[SEED] = bodies[NATO] = nato.read_text(encoding="utf-8")
+    bodies[seed] = bodies[NATO] = nato.read_text(encoding="utf-8")
     return bodies
 
 
-def test_training_questions_are_answerable_from_the_releases_they_name() -> None:
-    if not (SHARED_EVAL / "must_include.py").is_file():
-        pytest.skip(f"the shared scorer is missing at {SHARED_EVAL}")
-    sys.path.insert(0, str(SHARED_EVAL))
-    from must_include import matches
+def test_training_questions_are_answerable_from_the_releases_they_name(fit) -> None:  # type: ignore[no-untyped-def]
+    from must_include import matches  # the shared scorer's, on the path fit.py sets
 
-    bodies = _bodies()
-    rows = _rows()
+    bodies = _bodies(fit.NATO_ITEM)
+    rows = _rows(fit)
     ids = [r["id"] for r in rows]
     assert len(ids) == len(set(ids)), "training question ids repeat"
     problems = []
@@ -70,22 +79,15 @@ def test_training_questions_are_answerable_from_the_releases_they_name() -> None
     assert not problems, "\n".join(problems)
 
 
-def test_no_release_of_the_shared_questions_is_fitted_on() -> None:
+def test_no_release_of_the_shared_questions_is_fitted_on(fit) -> None:  # type: ignore[no-untyped-def]
     """Fitting on the releases the shared questions ask about would flatter their scores
     (the NATO item, the only French release, aside): the written questions avoid them, and
     the fit leaves out the dev questions written before the shared set that do not."""
-    if not (SHARED_EVAL / "questions.jsonl").is_file():
-        pytest.skip(f"the shared questions are missing at {SHARED_EVAL}")
-    spec = importlib.util.spec_from_file_location("qa_bot_eval_fit", ROOT / "eval" / "fit.py")
-    assert spec and spec.loader
-    fit = importlib.util.module_from_spec(spec)
-    sys.modules["qa_bot_eval_fit"] = fit  # its dataclasses look their module up
-    spec.loader.exec_module(fit)
     asked = fit.shared_sources()
-    on_shared = [r["_where"] for r in _rows() if asked & set(r.get("source_ids") or ())]
+    on_shared = [r["_where"] for r in _rows(fit) if asked & set(r.get("source_ids") or ())]
     assert on_shared and all(w.startswith("dev.jsonl:") for w in on_shared), on_shared
     fitted = fit.training_questions()
     assert not [r["id"] for r in fitted if asked & set(r.get("source_ids") or ())]
     assert len(fitted) == sum(
-        1 for r in _rows() if r.get("type") == "unanswerable" or r.get("must_include")
+        1 for r in _rows(fit) if r.get("type") == "unanswerable" or r.get("must_include")
     ) - len(on_shared)
