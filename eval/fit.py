@@ -1,6 +1,7 @@
 """Fit every weight and threshold that decides an answer; write ``qa_bot/params.json``.
 
 usage: python eval/fit.py [--store DIR] [--corpus DIR] [--out PATH] [--check]
+                         [--keep-retrieval] [--leave-out FILE...]
 
 Training questions: ``eval/dev.jsonl`` (written with the code) and ``eval/train/*.jsonl``
 (written from the releases by people who did not see the code), each with ``must_include``
@@ -83,11 +84,14 @@ def question_files() -> list[Path]:
     return [ROOT / "eval" / "dev.jsonl", *sorted((ROOT / "eval" / "train").glob("*.jsonl"))]
 
 
-def training_questions() -> list[dict]:
-    """The questions of :func:`question_files`, but none about a release a shared question
-    asks about (three of the dev set, written before the shared set)."""
+def training_questions(leave_out: tuple[str, ...] = ()) -> list[dict]:
+    """The questions of :func:`question_files` (but the files named in ``leave_out``), and
+    none about a release a shared question asks about (three of the dev set, written before
+    the shared set)."""
     rows = []
     for path in question_files():
+        if path.name in leave_out:
+            continue
         rows += [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
     shared = shared_sources()
     return [
@@ -494,11 +498,18 @@ def main() -> int:
         action="store_true",
         help="reuse the retrieval weights of the current file (faster, for development)",
     )
+    parser.add_argument(
+        "--leave-out",
+        nargs="+",
+        default=(),
+        metavar="FILE",
+        help="question files not to fit on (e.g. written-7.jsonl), to score the fit on them",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         store = args.store or Path(tmp) / "store"
         build_store(args.corpus, store)
-        rows = training_questions()
+        rows = training_questions(tuple(args.leave_out))
         print(
             f"{len(rows)} training questions "
             f"({sum(r.get('type') == 'unanswerable' for r in rows)} unanswerable)",
