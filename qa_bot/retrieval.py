@@ -430,6 +430,10 @@ class Retriever:
         """Inverse document frequency of a folded term over sentences (high: rare)."""
         return self.snapshot.idf(term)
 
+    def rarity(self, term: str) -> float:
+        """IDF relative to a word no sentence holds (0-1], whatever the store's size."""
+        return self.snapshot.rarity(term)
+
     def df(self, term: str) -> int:
         """How many sentences hold the folded term."""
         return self.snapshot.df(term)

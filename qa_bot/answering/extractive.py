@@ -47,7 +47,7 @@ class Library(Protocol):
 
     def titles(self, release_id: str) -> tuple[str, ...]: ...
 
-    def idf(self, term: str) -> float: ...
+    def rarity(self, term: str) -> float: ...
 
     def df(self, term: str) -> int: ...
 
@@ -112,7 +112,7 @@ class ExtractiveAnswerer:
         query = self.query(question, history)
         candidates = self.candidates(query, passages)
         x = F.sentence_matrix(
-            query, candidates, soft=self._soft, near=self._near, idf=self.library.idf
+            query, candidates, soft=self._soft, near=self._near, rarity=self.library.rarity
         )
         probabilities = self.params.sentence.probability(x) if len(candidates) else np.zeros(0)
         unmatched = self._unseen_unmatched(query, candidates, probabilities)
@@ -159,7 +159,7 @@ class ExtractiveAnswerer:
             language=q.language,
             kind=q.kind,
             words=tuple(words),
-            weights=tuple(self.library.idf(t) for t in words),
+            weights=tuple(self.library.rarity(t) for t in words),
             unseen=tuple(t for t in words if not t.isdigit() and self.library.df(t) == 0),
             period=period,
             vector=vector,

@@ -192,14 +192,14 @@ def focus_word(question: str) -> str | None:
 _CAPITALISED = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-zà-ÿ'’-]{2,})")
 
 
-def rare_name(text: str, question_terms: set[str], idf: Any) -> float:
+def rare_name(text: str, question_terms: set[str], rarity: Any) -> float:
     """How rare the rarest capitalised word (not the first of the sentence) that the question
-    does not hold is, as its IDF over the releases (0 when there is none): names of people
-    and villages are rare, "Afghan" or "Kandahar" are not."""
-    if idf is None:
+    does not hold is, as its relative IDF over the releases (0 when there is none): names of
+    people and villages are rare, "Afghan" or "Kandahar" are not."""
+    if rarity is None:
         return 0.0
     words = {fold(w) for w in _CAPITALISED.findall(text.strip())} - question_terms
-    return max((idf(w) for w in words), default=0.0)
+    return max((rarity(w) for w in words), default=0.0)
 
 
 def _new(found: set[str], question: set[str]) -> bool:
@@ -322,13 +322,13 @@ def sentence_matrix(
     candidates: Sequence[Candidate],
     soft: Any = None,
     near: Any = None,
-    idf: Any = None,
+    rarity: Any = None,
 ) -> Any:
     """One row of ``SENTENCE_FEATURES`` per candidate (numpy, float64).
 
     ``soft(query, sentence_terms) -> float`` gives the IDF-weighted share of the question's
     words that have a near word in the sentence (word vectors); ``near(word, terms) ->
-    float`` the similarity of a word to the nearest of ``terms``; ``idf(term) -> float``
+    float`` the similarity of a word to the nearest of ``terms``; ``rarity(term) -> float``
     how rare a word is in the releases. Without them, exact matches only."""
     import numpy as np
 
@@ -398,7 +398,7 @@ def sentence_matrix(
         row[col["date"]] = float(holds_date(s.text))
         row[col["place"]] = float(holds_place(s.text))
         row[col["quote"]] = float(bool(_QUOTE.search(s.text)))
-        row[col["rare_name"]] = rare_name(s.text, q_terms, idf)
+        row[col["rare_name"]] = rare_name(s.text, q_terms, rarity)
         row[col[f"asks_{query.kind}"]] = 1.0
         row[col[f"{query.kind}_fit"]] = kind_fit(query.kind, s.text, query.text)
         row[col[f"{query.kind}_overlap"]] = row[col["overlap"]]

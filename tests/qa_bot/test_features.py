@@ -49,11 +49,11 @@ def test_vague_quantities_do_not_answer_how_many() -> None:
 
 
 def test_rare_names_are_those_the_releases_seldom_use() -> None:
-    idf = {"afghan": 0.5, "kandahar": 1.0, "adirah": 6.0, "haji": 3.0}.get
+    rarity = {"afghan": 0.05, "kandahar": 0.1, "adirah": 0.6, "haji": 0.3}.get
     text = "Afghan forces searched the village of Adirah near Kandahar."
-    assert F.rare_name(text, set(), lambda w: idf(w, 0.0)) == 6.0
-    assert F.rare_name(text, {"adirah"}, lambda w: idf(w, 0.0)) == 1.0  # the question says it
-    assert F.rare_name("Haji spoke.", set(), lambda w: idf(w, 0.0)) == 0.0  # sentence start
+    assert F.rare_name(text, set(), lambda w: rarity(w, 0.0)) == 0.6
+    assert F.rare_name(text, {"adirah"}, lambda w: rarity(w, 0.0)) == 0.1  # the question says it
+    assert F.rare_name("Haji spoke.", set(), lambda w: rarity(w, 0.0)) == 0.0  # sentence start
 
 
 def test_where_and_list_fits() -> None:
@@ -169,7 +169,7 @@ class FakeLibrary:
     def titles(self, release_id: str) -> tuple[str, ...]:
         return tuple(p.title for p in self.passages if p.release_id == release_id)[:1]
 
-    def idf(self, term: str) -> float:
+    def rarity(self, term: str) -> float:
         return 1.0
 
     def df(self, term: str) -> int:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from qa_bot.langchain_retriever import ReleaseRetriever
 from qa_bot.types import Filters
 
@@ -68,6 +70,9 @@ def test_what_the_answerer_reads(corpus_app) -> None:  # type: ignore[no-untyped
     vectors = r.vectors([first.chunk_id, "nope:0:0"])
     assert list(vectors) == [first.chunk_id] and len(vectors[first.chunk_id]) > 100
     assert r.df("rohling") > 0 and r.idf("rohling") > r.idf("taliban") > 0
+    # rarity: the IDF against that of a word no sentence holds, whatever the store's size
+    assert r.rarity("zardalu") == 1.0 > r.rarity("rohling") > r.rarity("taliban") > 0
+    assert r.rarity("rohling") == pytest.approx(r.idf("rohling") / r.idf("zardalu"))
     assert r.titles(NATO)[0].startswith("Des représentants")
     assert r.newest == dt.date(2024, 2, 28)
 
