@@ -21,7 +21,9 @@ are embedded one word at a time, so they do not depend on the order questions co
 4. further sentences: a logistic model of "this candidate adds a must_include string the
    best one lacks" and its threshold, by grid search on must_include accuracy (answers kept
    short, two sentences at most).
-``--check`` refits and fails if the result differs from the file.
+``--check`` refits and fails if the result differs from the file. ``--leave-out FILE...``
+fits without those training question files, then prints the shared scorer's figures on
+them for the fit and for ``qa_bot/params.json``.
 """
 
 from __future__ import annotations
@@ -84,13 +86,13 @@ def question_files() -> list[Path]:
     return [ROOT / "eval" / "dev.jsonl", *sorted((ROOT / "eval" / "train").glob("*.jsonl"))]
 
 
-def training_questions(leave_out: tuple[str, ...] = ()) -> list[dict]:
-    """The questions of :func:`question_files` (but the files named in ``leave_out``), and
-    none about a release a shared question asks about (three of the dev set, written before
-    the shared set)."""
+def training_questions(leave_out: tuple[str, ...] = (), *, only: bool = False) -> list[dict]:
+    """The questions of :func:`question_files` but the files named in ``leave_out`` (with
+    ``only``: those files alone), and none about a release a shared question asks about
+    (three of the dev set, written before the shared set)."""
     rows = []
     for path in question_files():
-        if path.name in leave_out:
+        if (path.name in leave_out) != only:
             continue
         rows += [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
     shared = shared_sources()
@@ -166,6 +168,38 @@ class Fitter:
             passages = self.retrieve(earlier, turns)
             turns.append(Turn(earlier, self.answerer.answer(earlier, passages, turns)))
         return turns
+
+
+def score_questions(fitter: Fitter, params: dict, rows: list[dict]) -> dict:
+    """The shared scorer's figures for ``rows`` answered with ``params`` (follow-ups after
+    their earlier turns), as `qa-bot eval` would answer them but for the word vectors, which
+    are the fit's (one word at a time)."""
+    from score import score
+
+    from qa_bot.fitted import Params
+    from qa_bot.retrieval import RetrievalConfig
+
+    fitter.retriever.config = dataclasses.replace(RetrievalConfig(), **params["retrieval"])
+    fitter.answerer.params = Params.from_json(params)
+    predictions = {}
+    for row in rows:
+        turns = fitter.history(row)
+        passages = fitter.retrieve(row["question"], turns)
+        answer = fitter.answerer.answer(row["question"], passages, turns)
+        predictions[str(row["id"])] = answer.as_json()
+    return score([{"type": "what", **r, "id": str(r["id"])} for r in rows], predictions)
+
+
+def report_left_out(fitter: Fitter, params: dict, leave_out: tuple[str, ...]) -> None:
+    """Print how this fit and the shipped file answer the questions left out of the fit
+    (neither has seen them, if the shipped file was fitted without them too)."""
+    rows = training_questions(leave_out, only=True)
+    shipped = json.loads((ROOT / "qa_bot" / "params.json").read_text(encoding="utf-8"))
+    keys = ("must_include_acc", "citation_precision", "abstention_recall", "false_abstention")
+    print(f"{len(rows)} left-out questions: " + " / ".join(keys), file=sys.stderr)
+    for name, p in (("this fit", params), ("qa_bot/params.json", shipped)):
+        figures = score_questions(fitter, p, rows)
+        print(f"  {name}: " + " / ".join(str(figures[k]) for k in keys), file=sys.stderr)
 
 
 # ---------------------------------------------------------------------- 1. retrieval
@@ -536,6 +570,8 @@ def main() -> int:
                 "unanswerable": sum(r.get("type") == "unanswerable" for r in rows),
             },
         }
+        if args.leave_out:
+            report_left_out(fitter, params, tuple(args.leave_out))
     text = json.dumps(params, indent=1, sort_keys=True) + "\n"
     if args.check:
         same = args.out.exists() and args.out.read_text(encoding="utf-8") == text

@@ -91,3 +91,14 @@ def test_no_release_of_the_shared_questions_is_fitted_on(fit) -> None:  # type: 
     assert len(fitted) == sum(
         1 for r in _rows(fit) if r.get("type") == "unanswerable" or r.get("must_include")
     ) - len(on_shared)
+
+
+def test_questions_left_out_of_a_fit_are_the_ones_it_is_scored_on(fit) -> None:  # type: ignore[no-untyped-def]
+    left = ("written-7.jsonl", "written-9.jsonl")
+    fitted = fit.training_questions(left)
+    scored = fit.training_questions(left, only=True)
+    assert {r["id"] for r in fitted}.isdisjoint(r["id"] for r in scored)
+    assert sorted(r["id"] for r in fitted + scored) == sorted(
+        r["id"] for r in fit.training_questions()
+    )
+    assert scored and all(r["id"].startswith(("g7-", "g9-")) for r in scored)
