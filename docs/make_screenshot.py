@@ -1,73 +1,52 @@
 """Rebuild ``docs/screenshot.png``: the chat over ``examples/releases``, as `make run` opens it.
 
-usage: python docs/make_screenshot.py
+usage: python docs/make_screenshot.py   (with the test tools installed: `make install-test`)
 
 Ingests the examples into a scratch store, serves `qa-bot ui` on a free port, asks the
-question below in Debian's chromium (headless, through Playwright; never `playwright
-install`) and saves the window once the answer and its source card are shown.
+question below in Debian's chromium (the browser tests' launch and server helpers) and
+saves the window once the answer and its source card are shown.
 """
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 QUESTION = "Who opened the meeting with NATO's partners on 28 February 2024?"
-CHROMIUM = "/usr/bin/chromium"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def main() -> int:
     from playwright.sync_api import sync_playwright
 
+    from tests.conftest import EXAMPLES, free_port, start_server, stop_server
+    from tests.ui.test_browser import ask, launch
+
     with tempfile.TemporaryDirectory() as tmp:
         store = Path(tmp) / "store"
         qa_bot = [sys.executable, "-m", "qa_bot"]
-        subprocess.run([*qa_bot, "ingest", str(ROOT / "examples" / "releases"), "--store",
-                        str(store)], check=True, capture_output=True)  # fmt: skip
+        subprocess.run([*qa_bot, "ingest", str(EXAMPLES), "--store", str(store)], check=True,
+                       capture_output=True)  # fmt: skip
         port = free_port()
-        ui = subprocess.Popen([*qa_bot, "ui", "--store", str(store), "--port", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        ui = start_server([*qa_bot, "ui", "--store", str(store), "--port", str(port)],
+                          port=port, log=Path(tmp) / "streamlit.log", name="qa-bot ui")  # fmt: skip
         try:
-            url = f"http://127.0.0.1:{port}"
-            for _ in range(120):
-                try:
-                    urllib.request.urlopen(url, timeout=1)
-                    break
-                except OSError:
-                    time.sleep(0.5)
             with sync_playwright() as pw:
-                browser = pw.chromium.launch(
-                    executable_path=CHROMIUM,
-                    headless=True,
-                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                          "--disable-component-update", "--disable-sync", "--no-first-run"],
-                )  # fmt: skip
+                browser = launch(pw)
                 page = browser.new_page(viewport={"width": 1400, "height": 1000})
-                page.goto(url)
+                page.goto(f"http://127.0.0.1:{port}")
                 page.get_by_text("Ask the press releases").wait_for(timeout=60_000)
-                box = page.get_by_test_id("stChatInputTextArea")
-                box.fill(QUESTION)
-                box.press("Enter")
+                ask(page, QUESTION)
                 answer = page.get_by_test_id("stChatMessage").filter(has_text="Rohling").last
                 answer.wait_for(timeout=90_000)
                 page.wait_for_timeout(1000)
                 page.screenshot(path=str(ROOT / "docs" / "screenshot.png"))
                 browser.close()
         finally:
-            ui.terminate()
-            ui.wait(timeout=30)
+            stop_server(ui)
     print(f"wrote {ROOT / 'docs' / 'screenshot.png'}")
     return 0
 

@@ -49,6 +49,22 @@ def _serve(corpus_store: Path, tmp: Path, env: dict[str, str]) -> Iterator[str]:
         stop_server(proc)
 
 
+def launch(pw: Any) -> Any:
+    """Debian's chromium, headless, quiet (no network of its own, no first-run pages)."""
+    return pw.chromium.launch(
+        executable_path=CHROMIUM,
+        headless=True,
+        args=[
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
+    )
+
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     """One chromium for the module (Playwright's sync API runs one at a time)."""
@@ -56,18 +72,7 @@ def browser() -> Iterator[object]:
 
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as pw:
-        chromium = pw.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
+        chromium = launch(pw)
         yield chromium
         chromium.close()
 
