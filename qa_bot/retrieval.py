@@ -145,7 +145,10 @@ class Releases(Mapping[str, Release]):
                     self._cache[f"{rid}\x00{version}"] = release
                 while len(self._cache) > RELEASE_CACHE:
                     self._cache.popitem(last=False)
-        return out
+        # in the order asked for, whatever was cached and whatever order the store returned
+        # them in: callers read words from them in this order (ties between equally near
+        # words go to the first)
+        return {rid: out[rid] for rid in wanted if rid in out}
 
     def __contains__(self, release_id: object) -> bool:
         return isinstance(release_id, str) and release_id in self._retriever.snapshot.release_at
