@@ -467,7 +467,10 @@ class ChromaStore:
                         ids=[release.release_id for release, _, _ in group],
                         embeddings=[_DUMMY] * len(group),
                         documents=[release.text for release, _, _ in group],
-                        metadatas=[_release_meta(r, v, len(chunks)) for r, v, chunks in group],
+                        metadatas=[
+                            _release_meta(r, v, len(chunks), replacing=method == docs.upsert)
+                            for r, v, chunks in group
+                        ],
                     )
                     registered.update(release.release_id for release, _, _ in group)
         except Exception:
@@ -732,7 +735,12 @@ def chunk_meta(chunk: Chunk, release: Release, run: str = "") -> dict[str, Any]:
     return meta
 
 
-def _release_meta(release: Release, version: str, chunks: int) -> dict[str, Any]:
+def _release_meta(
+    release: Release, version: str, chunks: int, *, replacing: bool = False
+) -> dict[str, Any]:
+    """The registry record's metadata. Replacing a release, a field the new version lacks
+    is written as None: Chroma's upsert merges metadata, and would keep the old date or
+    link."""
     meta: dict[str, Any] = {
         "title": release.title,
         "language": release.language,
@@ -746,12 +754,12 @@ def _release_meta(release: Release, version: str, chunks: int) -> dict[str, Any]
         "chunks": chunks,
         "date_int": date_int(release.date),
     }
-    if release.date:
-        meta["date"] = release.date.isoformat()
-    if release.updated:
-        meta["updated"] = release.updated.isoformat()
-    if release.url:
-        meta["url"] = release.url
+    optional = {
+        "date": release.date.isoformat() if release.date else None,
+        "updated": release.updated.isoformat() if release.updated else None,
+        "url": release.url or None,
+    }
+    meta.update({k: v for k, v in optional.items() if v is not None or replacing})
     return meta
 
 

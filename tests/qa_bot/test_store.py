@@ -62,6 +62,22 @@ def test_replace_keeps_one_version_and_delete(make_store, fake_embedder, tmp_pat
     assert store.count_chunks() == 0 and store.count_releases() == 0
 
 
+def test_a_replaced_release_loses_the_fields_its_new_version_lacks(
+    make_store, fake_embedder, tmp_path
+) -> None:
+    """Chroma's upsert merges metadata: the old date and link must not outlive them."""
+    import dataclasses
+
+    store = make_store(fake_embedder)
+    old = dataclasses.replace(release(TEXT_V1, release_id="r1"), url="https://example.org/old")
+    _write(store, fake_embedder, [chunked(tmp_path, old, "v1")])
+    assert store.release_index()["r1"].url == "https://example.org/old"
+    new = dataclasses.replace(release(TEXT_V2, release_id="r1"), date=None, updated=None)
+    _write(store, fake_embedder, [chunked(tmp_path, new, "v2")])
+    info = store.release_index()["r1"]
+    assert (info.version, info.date, info.url) == ("v2", None, None)
+
+
 def test_interrupted_replace_leaves_old_version_then_sweeps(
     make_store, fake_embedder, tmp_path
 ) -> None:
