@@ -201,6 +201,7 @@ class Ingestor:
         raws = list(self._load(files, rejected))
         index = _Known(self.store, everything)
         index.prefetch([derive_id(raw) for raw in raws])
+        _stored_first(raws, index)
 
         todo: list[_Todo] = []
         seen: dict[str, RawRelease] = {}  # id -> the first release met with it
@@ -568,3 +569,19 @@ def _file_order(rejection: Rejection) -> tuple[str, int]:
 def _under(source: str, roots: list[Path]) -> bool:
     path = Path(source).resolve()
     return any(path == root or root in path.parents for root in roots)
+
+
+def _stored_first(raws: list[RawRelease], index: _Known) -> None:
+    """Where files of this run give one id to several releases, the one the store holds from
+    the same file comes first: it is kept, and the newcomer is the one rejected (the first
+    met wins)."""
+    where: dict[str, list[int]] = {}
+    for i, raw in enumerate(raws):
+        where.setdefault(derive_id(raw), []).append(i)
+    for rid, places in where.items():
+        known = index.get(rid) if len(places) > 1 else None
+        if known is None:
+            continue
+        stored = next((i for i in places if raws[i].source == known.source), None)
+        if stored is not None and stored != places[0]:
+            raws[places[0]], raws[stored] = raws[stored], raws[places[0]]

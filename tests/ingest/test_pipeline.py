@@ -22,6 +22,32 @@ def ingestor(tmp_path: Path, fake_embedder: FakeEmbedder) -> Ingestor:
     return Ingestor(store=store, embedder=fake_embedder, chunker=chunker(tmp_path))
 
 
+def test_a_newcomer_with_a_stored_id_is_rejected_not_the_stored_release(
+    ingestor: Ingestor, tmp_path: Path
+) -> None:
+    """A file that reuses the id of a release already stored (from another file) is the one
+    rejected, whichever file comes first: nothing stored is lost."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "one.json").write_text(
+        json.dumps({"id": "json-one", "title": "Original", "body": ORIGINAL}), encoding="utf-8"
+    )
+    assert ingestor.run([data]).added == 1
+    (data / "dup.jsonl").write_text(  # sorts before one.json
+        json.dumps({"id": "json-one", "title": "Conflicting", "body": "Another text."}) + "\n",
+        encoding="utf-8",
+    )
+    report = ingestor.run([data])
+    assert (report.added, report.updated, report.unchanged) == (0, 0, 1)
+    assert [r.path for r in report.rejected] == [f"{data / 'dup.jsonl'}:1"]
+    assert "also in" in report.rejected[0].reason and "one.json" in report.rejected[0].reason
+    stored = ingestor.store.get_releases(["json-one"])["json-one"]
+    assert stored.title == "Original" and ORIGINAL in stored.text
+
+
+ORIGINAL = "The original release says the bridge at Ghent reopened on Monday after repairs."
+
+
 def test_incremental_update_and_prune(
     ingestor: Ingestor, tmp_path: Path, fake_embedder: FakeEmbedder
 ) -> None:
