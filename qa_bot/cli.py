@@ -116,8 +116,9 @@ def ingest(
             f"{report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
             + (f"{report.repaired} repaired, " if report.repaired else "")
             + f"{report.removed} removed, {len(report.rejected)} rejected "
-            f"({report.seconds:.1f} s). The store now holds {report.releases} releases, "
-            f"{report.chunks} chunks."
+            f"({report.seconds:.1f} s). The store now holds {report.releases} "
+            f"release{'s' if report.releases != 1 else ''}, {report.chunks} "
+            f"chunk{'s' if report.chunks != 1 else ''}."
         )
         for r in report.rejected:
             typer.echo(f"  rejected {r.path}: {r.reason}", err=True)
