@@ -414,9 +414,10 @@ def eval_(
     from . import evaluation
 
     try:
+        items = evaluation.load_items(questions)
+        evaluation.check_out(out)
         qa_app = _app(store, chroma_url)
         qa = qa_app.qa(generator)
-        items = evaluation.load_items(questions)
 
         def ours(question: str, history: Any) -> Any:
             answer = qa.ask(question, history=history, k=k)

@@ -43,28 +43,62 @@ class Item:
 
 
 def load_items(path: Path) -> list[Item]:
+    """The questions of a JSONL file; a clear error naming the file (and line) otherwise."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise QaBotError(f"{path}: no such file: give the path of a JSONL question file") from None
+    except IsADirectoryError:
+        raise QaBotError(f"{path} is a directory: give the path of a JSONL question file") from None
+    except UnicodeDecodeError:
+        raise QaBotError(f"{path}: not UTF-8 text: save the question file as UTF-8") from None
+    except OSError as exc:
+        raise QaBotError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     items = []
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").split("\n"), start=1):
+    for lineno, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:
             row = json.loads(line)
+            if not isinstance(row, dict):
+                raise TypeError("not a JSON object")
+            lists = {key: row.get(key) or [] for key in ("must_include", "source_ids", "history")}
+            for key, value in lists.items():
+                if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                    raise TypeError(f"{key!r} must be a list of strings")
+            if not isinstance(row["question"], str):
+                raise TypeError("'question' must be a string")
             items.append(
                 Item(
                     id=str(row["id"]),
-                    question=str(row["question"]),
-                    must_include=tuple(row.get("must_include") or ()),
-                    source_ids=tuple(row.get("source_ids") or ()),
+                    question=row["question"],
+                    must_include=tuple(lists["must_include"]),
+                    source_ids=tuple(lists["source_ids"]),
                     unanswerable=row.get("type") == "unanswerable",
-                    history=tuple(row.get("history") or ()),
+                    history=tuple(lists["history"]),
                 )
             )
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
             raise QaBotError(
                 f"{path}:{lineno}: not a question line ({exc}); each line needs "
-                'at least {"id": ..., "question": ...}'
+                'at least {"id": ..., "question": ...}, and "must_include", "source_ids" '
+                'and "history" (earlier questions) are lists of strings'
             ) from None
+    if not items:
+        raise QaBotError(f"{path} holds no questions: one JSON object a line")
     return items
+
+
+def check_out(out: Path | None) -> None:
+    """Fail before answering, not after, when the answers could not be written."""
+    if out is None:
+        return
+    if out.is_dir():
+        raise QaBotError(
+            f"--out {out} is a directory: give a file path, e.g. {out / 'answers.jsonl'}"
+        )
+    if not out.parent.is_dir():
+        raise QaBotError(f"--out {out}: the directory {out.parent} does not exist: create it first")
 
 
 def contains(answer: str, needle: str) -> bool:

@@ -55,3 +55,37 @@ def test_each_answer_has_one_outcome_and_shown_sentences_are_counted() -> None:
 def test_questions_without_a_prediction_are_left_out() -> None:
     figures = model_outcomes([GOLD], {})
     assert figures["questions"] == 0 and figures["model_kept"] is None
+
+
+def test_question_files_that_cannot_be_read_or_are_mistyped_say_where(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import pytest
+
+    from qa_bot.errors import QaBotError
+    from qa_bot.evaluation import check_out, load_items
+
+    good = tmp_path / "q.jsonl"
+    good.write_text('{"id": 1, "question": "Who?", "history": ["Who was Fayez Jan?"]}\n')
+    assert load_items(good)[0].history == ("Who was Fayez Jan?",)
+    cases = {
+        tmp_path / "missing.jsonl": "no such file",
+        tmp_path: "is a directory",
+    }
+    for row, why in (
+        ('{"id": 1, "question": "Who?", "history": "Who was Fayez Jan?"}', "'history' must be"),
+        ('{"id": 1, "question": "Who?", "source_ids": "isaf-1"}', "'source_ids' must be"),
+        ('{"id": 1, "question": "Who?", "must_include": "Daman"}', "'must_include' must be"),
+        ('{"id": 1, "question": 123}', "'question' must be"),
+        ("", "holds no questions"),
+    ):
+        path = tmp_path / f"bad{len(cases)}.jsonl"
+        path.write_text(row + "\n")
+        cases[path] = why
+    for path, why in cases.items():
+        with pytest.raises(QaBotError, match=why) as caught:
+            load_items(path)
+        assert str(path) in str(caught.value)
+    with pytest.raises(QaBotError, match="does not exist"):
+        check_out(tmp_path / "nodir" / "x.jsonl")
+    with pytest.raises(QaBotError, match="is a directory"):
+        check_out(tmp_path)
+    check_out(tmp_path / "answers.jsonl")
