@@ -7,6 +7,7 @@ libraries are imported inside the commands, so ``qa-bot --help`` is instant.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -278,11 +279,13 @@ def _filters(since: str | None, until: str | None, lang: list[str] | None) -> An
         except ValueError:
             raise ConfigError(f"{flag} {value!r} is not a date: use YYYY-MM-DD") from None
 
-    return Filters(
-        since=day(since, "--since"),
-        until=day(until, "--until"),
-        languages=tuple(x.lower() for x in lang or ()),
-    )
+    start, end = day(since, "--since"), day(until, "--until")
+    if start and end and start > end:
+        raise ConfigError(f"--since {since} is after --until {until}: swap them")
+    for code in lang or ():
+        if not re.fullmatch(r"[A-Za-z]{2,3}", code):
+            raise ConfigError(f"--lang {code!r} is not a language code: use ISO codes, e.g. en, fr")
+    return Filters(since=start, until=end, languages=tuple(x.lower() for x in lang or ()))
 
 
 def _render(answer: Any) -> str:

@@ -29,6 +29,12 @@ ABSTAIN = {
     "en": "The releases do not contain an answer to this question. The nearest releases are:",
     "fr": "Les communiqués ne contiennent pas de réponse à cette question. Les plus proches sont :",
 }
+NOTHING = {
+    "en": "No release was searched: the store holds none, or none matches the filters "
+    "(dates, languages).",
+    "fr": "Aucun communiqué n'a été consulté : la base n'en contient aucun, ou aucun ne "
+    "correspond aux filtres (dates, langues).",
+}
 CONTEXT_RELEASES = 3
 """The passages around a hit are read in this many of the best releases..."""
 CONTEXT_PASSAGES = 8
@@ -267,6 +273,8 @@ class ExtractiveAnswerer:
 
 def abstention_text(language: str, passages: Sequence[Passage]) -> str:
     """ "The releases do not say", then the nearest releases with their dates."""
+    if not passages:  # an empty store, or filters that leave no release
+        return NOTHING.get(language, NOTHING["en"])
     lines = [ABSTAIN.get(language, ABSTAIN["en"])]
     for rid in dict.fromkeys(p.release_id for p in passages):
         p = next(x for x in passages if x.release_id == rid)

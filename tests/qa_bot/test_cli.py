@@ -118,6 +118,15 @@ def test_errors_are_one_clear_line(tmp_path: Path) -> None:
         bad.returncode == 2 and "QA_BOT_COLLECTION" in bad.stderr and "Traceback" not in bad.stderr
     )
 
+    for flags, why in (
+        (["--since", "2013-01-01", "--until", "2012-01-01"], "swap them"),
+        (["--lang", "klingon"], "not a language code"),
+    ):
+        wrong = qa_bot("ask", "Who was killed?", "--store", str(store), *flags)
+        assert wrong.returncode == 2 and why in wrong.stderr and "Traceback" not in wrong.stderr
+    none = qa_bot("ask", "Who was killed?", "--store", str(store), "--since", "2030-01-01")
+    assert none.returncode == 0 and none.stdout.startswith("No release was searched")
+
 
 def test_help_states_defaults() -> None:
     done = qa_bot("ingest", "--help", env={"COLUMNS": "200"})
