@@ -352,7 +352,8 @@ def chat(
     except QaBotError as exc:
         raise _fail(exc) from None
     history: list[Turn] = []
-    typer.echo("Ask about the releases (empty line or Ctrl-D to quit; /new starts over).")
+    commands = "/new starts over, /help shows this, /quit (or an empty line, or Ctrl-D) quits"
+    typer.echo(f"Ask about the releases ({commands}).")
     while True:
         try:
             question = input("\n> ").strip()
@@ -364,10 +365,14 @@ def chat(
                 err=True,
             )
             continue
-        if not question:
+        if not question or question in ("/quit", "/exit"):
             break
         if question == "/new":
             history.clear()
+            continue
+        if question == "/help" or re.fullmatch(r"/\w+", question):
+            known = question == "/help"
+            typer.echo(("" if known else f"Unknown command {question}: ") + commands + ".")
             continue
         try:
             answer = qa.ask(question, history=history, k=k)

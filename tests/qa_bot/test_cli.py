@@ -128,6 +128,22 @@ def test_errors_are_one_clear_line(tmp_path: Path) -> None:
     assert none.returncode == 0 and none.stdout.startswith("No release was searched")
 
 
+def test_chat_commands_are_not_questions(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    qa_bot("ingest", str(EXAMPLES / "isaf-sample.jsonl"), "--store", str(store))
+    done = subprocess.run(
+        [*QA_BOT, "chat", "--store", str(store)],
+        input="/help\n/nope\n/quit\nWho was killed?\n",
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    replies = done.stdout.split("\n> ")[1:]
+    assert replies[0].startswith("/new starts over") and "Unknown command /nope" in replies[1]
+    assert "[1]" not in done.stdout  # /quit quit: the question after it was not asked
+
+
 def test_help_states_defaults() -> None:
     done = qa_bot("ingest", "--help", env={"COLUMNS": "200"})
     assert done.returncode == 0
