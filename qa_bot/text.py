@@ -255,4 +255,7 @@ def resolve_relative_dates(sentence: str, released: dt.date | None, language: st
         back = (released.weekday() - weekday) % 7
         return f"{word} ({format_date(released - dt.timedelta(days=back), language)})"
 
-    return _RELATIVE.sub(absolute, sentence)
+    resolved = _RELATIVE.sub(absolute, sentence)
+    if resolved[:1].islower() and sentence[:1].isupper():  # "Today, ..." -> "On 22 January ..."
+        resolved = resolved[0].upper() + resolved[1:]
+    return resolved

@@ -36,3 +36,14 @@ def test_stop_words_do_not_import_scipy() -> None:
         "assert 'scipy' not in sys.modules and 'bm25s' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", script], check=True)
+
+
+def test_a_relative_date_that_opens_a_sentence_keeps_its_capital() -> None:
+    import datetime as dt
+
+    from qa_bot.text import resolve_relative_dates
+
+    day = dt.date(2013, 1, 22)
+    assert resolve_relative_dates("Today, forces confirmed it.", day).startswith("On 22 January")
+    assert resolve_relative_dates("Hier, les forces.", day, "fr").startswith("Le 21 janvier")
+    assert resolve_relative_dates("Forces struck yesterday.", day).endswith("on 21 January 2013.")
