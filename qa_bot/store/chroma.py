@@ -106,6 +106,11 @@ class ChromaStore:
     ) -> None:
         if (path is None) == (url is None):
             raise StoreError("Give the store a directory or a Chroma server URL (one of them).")
+        if path is not None and path.exists() and not path.is_dir():
+            raise StoreError(
+                f"{path} is a file, not a store directory: give --store (or QA_BOT_STORE) a "
+                "directory; ingest creates it if it does not exist."
+            )
         self.create = create
         """False: an embedded store directory that does not exist is an error, not made."""
         self.embedder = embedder

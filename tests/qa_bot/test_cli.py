@@ -124,6 +124,12 @@ def test_errors_are_one_clear_line(tmp_path: Path) -> None:
     ):
         wrong = qa_bot("ask", "Who was killed?", "--store", str(store), *flags)
         assert wrong.returncode == 2 and why in wrong.stderr and "Traceback" not in wrong.stderr
+    afile = tmp_path / "afile"
+    afile.write_text("not a store")
+    for command in (["ingest", str(EXAMPLES / "isaf-sample.jsonl")], ["ask", "Who was killed?"]):
+        wrong = qa_bot(*command, "--store", str(afile))
+        assert wrong.returncode == 2 and "is a file, not a store directory" in wrong.stderr
+    assert afile.read_text() == "not a store"
     none = qa_bot("ask", "Who was killed?", "--store", str(store), "--since", "2030-01-01")
     assert none.returncode == 0 and none.stdout.startswith("No release was searched")
 
