@@ -299,8 +299,36 @@ def decode_text(path: Path, data: bytes) -> str | Rejection:
 def _load_text(path: Path, text: str) -> Loaded:
     if not text.strip():
         return Rejection(str(path), "no text in the file")
-    kind = "markdown" if path.suffix.lower() == ".md" else "text"
-    return RawRelease(source=str(path), text=text, kind=kind)
+    if path.suffix.lower() == ".md":
+        text = markdown_text(text)
+        if not text.strip():
+            return Rejection(str(path), "no text in the file (only Markdown markup)")
+        return RawRelease(source=str(path), text=text, kind="markdown")
+    return RawRelease(source=str(path), text=text, kind="text")
+
+
+def markdown_text(source: str) -> str:
+    """The text of a Markdown file without its markup (markdown-it-py, CommonMark): one
+    paragraph per block (heading, paragraph, list item, quote), its wrapped lines joined;
+    emphasis, links and code marks dropped, their words kept ("The **Board**" -> "The
+    Board")."""
+    from markdown_it import MarkdownIt
+
+    blocks: list[str] = []
+    for token in MarkdownIt("commonmark").parse(source):
+        if token.type == "inline":
+            words = []
+            for child in token.children or ():
+                if child.type in ("text", "code_inline"):
+                    words.append(child.content)
+                elif child.type == "softbreak":
+                    words.append(" ")
+                elif child.type == "hardbreak":
+                    words.append("\n")
+            blocks.append("".join(words).strip())
+        elif token.type in ("fence", "code_block"):
+            blocks.append(token.content.strip())
+    return "\n\n".join(b for b in blocks if b)
 
 
 def _load_html(path: Path, html: str) -> Loaded:

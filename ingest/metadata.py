@@ -30,6 +30,10 @@ UPDATED_RE = re.compile(
     r"\s*(?:on)?\s*:?\s*",
     re.IGNORECASE,
 )
+PUBLISHED_RE = re.compile(
+    r"^(?:published|posted|issued|released|publié|publiée|diffusé)\s*(?:on|le)?\s*:?\s*",
+    re.IGNORECASE,
+)
 DATELINE_RE = re.compile(r"\(\s*(" + MONTH + r"\s+\d{1,2},\s+\d{4})\s*\)")
 BULLETS = "•·▪‣-–—*|"
 METADATA_VERSION = "3"  # bump when extraction changes, to re-ingest
@@ -120,6 +124,7 @@ def _is_metadata_line(line: str) -> bool:
         return True
     if UPDATED_RE.match(bare):
         return True
+    bare = PUBLISHED_RE.sub("", bare)  # "Published 3 April 2020"
     match = DATE_RE.search(bare)
     return match is not None and len(match.group()) >= 0.6 * len(bare)
 

@@ -59,8 +59,8 @@ def test_json_jsonl_markdown_docx_pdf(tmp_path: Path) -> None:
         )
     )
     (tmp_path / "note.md").write_text(
-        "# Ministers meet\n\n14 July 2010\n\nThe ministers met in "
-        "Brussels to discuss the mission in Afghanistan."
+        "# Ministers meet\n\n*Published 14 July 2010*\n\nThe ministers met in "
+        "**Brussels**\nto discuss the [mission](https://example.org) in Afghanistan."
     )
     document = docx.Document()
     document.core_properties.title = "Training mission report"
@@ -78,6 +78,9 @@ def test_json_jsonl_markdown_docx_pdf(tmp_path: Path) -> None:
     got = {p.name: build_release(only(list(load_file(p)))) for p in files}
     assert got["one.json"].release_id == "rel-1" and got["one.json"].url.endswith("rel-1")
     assert got["note.md"].title == "Ministers meet" and str(got["note.md"].date) == "2010-07-14"
+    assert got["note.md"].text == (  # Markdown's marks dropped, its wrapped lines joined
+        "The ministers met in Brussels to discuss the mission in Afghanistan."
+    )
     assert got["report.docx"].title == "Training mission report"
     assert "two hundred police officers" in got["report.docx"].text
     assert got["brief.pdf"].title == "Bridge reopened"
