@@ -503,7 +503,9 @@ def ui(
 def feedback(store: StoreOpt = None, chroma_url: UrlOpt = None, as_json: JsonOpt = False) -> None:
     """The feedback given on answers in the chat (rating 1 = thumbs up, 0 = down)."""
     try:
-        rows = _app(store, chroma_url).feedback.export()
+        qa_app = _app(store, chroma_url)
+        qa_app.store.count_releases()  # a --store that holds no store is refused, not read
+        rows = qa_app.feedback.export()
     except QaBotError as exc:
         raise _fail(exc) from None
     if as_json:
