@@ -87,6 +87,14 @@ def ingest(
     """
     from ingest.pipeline import build_ingestor
 
+    missing = [p for p in paths if not p.exists()]
+    if missing and not prune:  # (with --prune a path that is gone removes its releases)
+        typer.echo(
+            f"Error: no such file or folder: {', '.join(map(str, missing))}; nothing was "
+            "ingested and no store was made. Check the path.",
+            err=True,
+        )
+        raise typer.Exit(1)
     try:
         qa = _app(store, chroma_url, create=True)
         ingestor = build_ingestor(qa)
@@ -123,6 +131,14 @@ def ingest(
         )
         for r in report.rejected:
             typer.echo(f"  rejected {r.path}: {r.reason}", err=True)
+    found = report.added + report.updated + report.unchanged + report.removed + report.repaired
+    if not found and not report.rejected and not report.skipped and not prune:
+        typer.echo(
+            f"No release files under {', '.join(map(str, paths))} (qa-bot reads .txt .md .html "
+            ".json .jsonl .pdf .docx).",
+            err=True,
+        )
+        raise typer.Exit(1)
     if report.rejected:
         raise typer.Exit(1)
 

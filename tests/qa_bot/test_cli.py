@@ -134,6 +134,16 @@ def test_errors_are_one_clear_line(tmp_path: Path) -> None:
     assert none.returncode == 0 and none.stdout.startswith("No release was searched")
 
 
+def test_ingest_of_nothing_says_so(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    gone = qa_bot("ingest", str(tmp_path / "no-such-folder"), "--store", str(store))
+    assert gone.returncode == 1 and "no such file or folder" in gone.stderr
+    assert not store.exists()  # no empty store made for a typo
+    (tmp_path / "empty").mkdir()
+    empty = qa_bot("ingest", str(tmp_path / "empty"), "--store", str(store))
+    assert empty.returncode == 1 and "No release files under" in empty.stderr
+
+
 def test_chat_commands_are_not_questions(tmp_path: Path) -> None:
     store = tmp_path / "store"
     qa_bot("ingest", str(EXAMPLES / "isaf-sample.jsonl"), "--store", str(store))
