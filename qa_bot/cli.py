@@ -226,8 +226,7 @@ def delete(
 
 @app.command()
 def compact(store: StoreOpt = None, chroma_url: UrlOpt = None) -> None:
-    """Rewrite the search index beside the store as one segment, without the rows of
-    replaced or deleted releases (after many uploads and deletes). Answers do not change."""
+    """Rewrite the search index beside the store as one segment, without the rows of replaced or deleted releases (after many uploads and deletes). Answers do not change."""  # noqa: E501 (one line: Typer keeps a docstring's line breaks)
     import time
 
     started = time.perf_counter()
