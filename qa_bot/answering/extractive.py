@@ -35,6 +35,7 @@ NOTHING = {
     "fr": "Aucun communiqué n'a été consulté : la base n'en contient aucun, ou aucun ne "
     "correspond aux filtres (dates, langues).",
 }
+UNDATED = {"en": "undated", "fr": "sans date"}
 CONTEXT_RELEASES = 3
 """The passages around a hit are read in this many of the best releases..."""
 CONTEXT_PASSAGES = 8
@@ -278,7 +279,7 @@ def abstention_text(language: str, passages: Sequence[Passage]) -> str:
     lines = [ABSTAIN.get(language, ABSTAIN["en"])]
     for rid in dict.fromkeys(p.release_id for p in passages):
         p = next(x for x in passages if x.release_id == rid)
-        when = format_date(p.date, language) if p.date else "?"
+        when = format_date(p.date, language) if p.date else UNDATED.get(language, "undated")
         lines.append(f"- {p.title} ({when})")
     return "\n".join(lines)
 
