@@ -519,7 +519,8 @@ def feedback(store: StoreOpt = None, chroma_url: UrlOpt = None, as_json: JsonOpt
     """The feedback given on answers in the chat (rating 1 = thumbs up, 0 = down)."""
     try:
         qa_app = _app(store, chroma_url)
-        qa_app.store.count_releases()  # a --store that holds no store is refused, not read
+        if not qa_app.feedback.path.exists():
+            qa_app.store.count_releases()  # a --store that holds nothing is refused, not made
         rows = qa_app.feedback.export()
     except QaBotError as exc:
         raise _fail(exc) from None
