@@ -167,13 +167,13 @@ def test_embeddings_are_the_vectors_of_the_store(corpus_app: Any) -> None:
         client_settings=ChromaSettings(anonymized_telemetry=False),
     )
     found = chroma.similarity_search(QUERY, k=3)
-    ours = store.query(corpus_app.embedder.embed([QUERY])[0], k=3, where=None)
+    vector = corpus_app.embedder.embed([QUERY])[0]
+    ours = store.query(vector, k=3, where=None)
     assert [d.id for d in found] == [m["chunk_id"] for m, _ in ours]
     # Chroma's graph is approximate (and built in an order that varies from ingest to
     # ingest): its first hit is among the ten best of qa-bot's exact search, not always the
     # best (a CI run found the fifth first)
     snap = corpus_app.retriever.snapshot
-    vector = corpus_app.embedder.embed([QUERY])[0]
     best = [pos for pos, _ in snap.dense(vector, k=10, mask=snap.live)]
     assert snap.release_of_row(best[0]).startswith("isaf-2010-07")
     assert (found[0].metadata["release_id"], found[0].metadata["position"]) in {
