@@ -291,8 +291,9 @@ class Ingestor:
 
         workers = self.embed_workers if len(todo) >= self.workers_from else 0
         submitted: set[str] = set()
+        warnings: list[Rejection] = []
         with WorkAhead(self.embedder, self.chunker, workers=workers) as ahead:
-            for batch in self._batches(todo, rejected, ahead):
+            for batch in self._batches(todo, rejected, warnings, ahead):
                 fresh = list(
                     dict.fromkeys(
                         c.text for _, _, chunks in batch for c in chunks if c.text not in submitted
@@ -329,6 +330,7 @@ class Ingestor:
             removed=removed,
             rejected=tuple(sorted(rejected, key=_file_order)),
             skipped=tuple(skipped),
+            warnings=tuple(sorted(warnings, key=_file_order)),
             releases=self.store.count_releases(),
             chunks=self.store.count_chunks(),
             seconds=time.perf_counter() - started,
@@ -472,7 +474,11 @@ class Ingestor:
         yield from ready(0)
 
     def _batches(
-        self, todo: list[_Todo], rejected: list[Rejection], ahead: WorkAhead
+        self,
+        todo: list[_Todo],
+        rejected: list[Rejection],
+        warnings: list[Rejection],
+        ahead: WorkAhead,
     ) -> Iterable[list[_Item]]:
         batch: list[_Item] = []
         size = 0
@@ -499,6 +505,14 @@ class Ingestor:
                     )
                 )
                 continue
+            if t.raw.date and release.date is None:
+                warnings.append(
+                    Rejection(
+                        t.raw.where,
+                        f"date {t.raw.date!r} not understood: stored undated (write it as "
+                        "2010-07-31 or 31 July 2010 and ingest the file again)",
+                    )
+                )
             batch.append((t, release, chunks))
             size += len(chunks)
             if size >= self.batch_size:

@@ -131,6 +131,8 @@ def ingest(
         )
         for r in report.rejected:
             typer.echo(f"  rejected {r.path}: {r.reason}", err=True)
+        for w in report.warnings:
+            typer.echo(f"  warning {w.path}: {w.reason}", err=True)
     found = report.added + report.updated + report.unchanged + report.removed + report.repaired
     if not found and not report.rejected and not report.skipped and not prune:
         typer.echo(

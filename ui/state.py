@@ -48,6 +48,8 @@ def ingest_uploads(app: App, files: list[Any], progress: Any) -> list[tuple[str,
             result = "repaired (its sentences had gone missing from the store)"
         else:
             result = "unchanged"
+        if report.warnings and not report.rejected:
+            result += " (" + "; ".join(w.reason for w in report.warnings) + ")"
         results.append((name, result))
         progress.progress(i / len(files), text=f"{i}/{len(files)}: {name}")
     return results

@@ -185,3 +185,27 @@ def test_loader_never_raises(tmp_path: Path) -> None:
     odd.write_bytes(b"<html><body>" + b"<div>" * 200_000 + b"</body></html>")
     loaded = list(load_file(odd))
     assert len(loaded) == 1 and isinstance(loaded[0], Rejection | RawRelease)
+
+
+def test_a_date_that_cannot_be_read_is_a_warning_and_the_release_is_stored(
+    tmp_path: Path, fake_embedder: FakeEmbedder
+) -> None:
+    folder = tmp_path / "dated"
+    folder.mkdir()
+    records = [
+        {"id": "bad-date", "title": "Bad date", "date": "2010-13-45", "body": TEXT},
+        {"id": "good-date", "title": "Good date", "date": "31 July 2010", "body": TEXT},
+    ]
+    (folder / "r.jsonl").write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    report = _ingestor(tmp_path, fake_embedder).run([folder])
+    assert report.added == 2 and not report.rejected
+    assert [(Path(w.path).name, w.reason) for w in report.warnings] == [
+        (
+            "r.jsonl:1",
+            "date '2010-13-45' not understood: stored undated (write it as 2010-07-31 or "
+            "31 July 2010 and ingest the file again)",
+        )
+    ]
+    assert report.as_json()["warnings"] == [
+        {"path": w.path, "reason": w.reason} for w in report.warnings
+    ]

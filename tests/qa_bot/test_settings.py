@@ -27,6 +27,7 @@ def test_defaults_env_and_dotenv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         ("QA_BOT_COLLECTION", "ab", "QA_BOT_COLLECTION"),
         ("QA_BOT_COLLECTION", "bad name!", "QA_BOT_COLLECTION"),
         ("QA_BOT_CHROMA_URL", "localhost:8000", "http://127.0.0.1:8000"),
+        ("QA_BOT_TOKENIZER", "foo", "use one of cl100k_base, o200k_base"),
         (
             "QA_BOT_CHUNK_TOKENS",
             "3",
