@@ -101,11 +101,19 @@ def stopwords() -> frozenset[str]:
         "fait",
         "communique",
         "communiques",
-        "isaf",
-        "nato",
-        "otan",
+        *TOO_COMMON,
     }
     return frozenset(fold(w) for w in (*words.STOPWORDS_EN_PLUS, *words.STOPWORDS_FRENCH, *extra))
+
+
+TOO_COMMON = ("isaf", "nato", "otan")
+"""Names nearly every release holds: no help in ranking, yet a question about them is one."""
+
+
+def searchable(text: str) -> bool:
+    """Whether a question names anything to look for: a content word or a number, not only
+    question words, stop words and single letters ("a", "Who?", "what is it")."""
+    return bool(terms(text)) or any(w in TOO_COMMON for w in _WORD.findall(fold(text)))
 
 
 def _bm25s_stopwords() -> Any:

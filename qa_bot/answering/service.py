@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 
 from ..errors import GeneratorError, QuestionError
 from ..retrieval import Retriever
-from ..text import terms
+from ..text import searchable, terms
 from ..types import Answer, Filters, Turn
 from . import Answerer, stream_answer
 from .question import is_follow_up
@@ -61,6 +61,12 @@ class QA:
     ) -> Iterator[str | Answer]:
         """Text as it is written (at once for the extractive answerer), then the Answer."""
         check_question(question, self.max_question_chars)
+        if not history and not searchable(question):
+            raise QuestionError(
+                "Ask about something: the question names nothing to look for in the releases "
+                "(only question words or common words). Name the event, person, place or "
+                "date you are asking about."
+            )
         started = time.perf_counter()
         query, prefer = self._resolve(question, history)
         retrieved = self.retriever.search(

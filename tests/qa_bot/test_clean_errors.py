@@ -38,6 +38,15 @@ def test_undecodable_and_too_long_questions_are_refused() -> None:
     check_question("2024?", 2000)
 
 
+def test_a_question_must_name_something_to_look_for() -> None:
+    from qa_bot.text import searchable
+
+    for vague in ("a", "Who?", "what is it", "Qui ?", "x y z"):
+        assert not searchable(vague), vague
+    for question in ("ISAF", "2024?", "Qui a ouvert la réunion ?", "Who opened the meeting?"):
+        assert searchable(question), question
+
+
 def _app(tmp: Path, **kw: object):  # type: ignore[no-untyped-def]
     settings = load_settings(store=tmp / "store", cache_dir=tmp / "cache")
     return build_app(settings, embedder=FakeEmbedder(), **kw)  # type: ignore[arg-type]
@@ -87,6 +96,8 @@ def _ask(*args: str | bytes, env: dict[str, str] | None = None) -> subprocess.Co
     [
         (["?!.,;:"], "Ask something"),
         (["🙂🙂"], "Ask something"),
+        (["a"], "Ask about something"),
+        (["What is it?"], "Ask about something"),
         ([b"who \xff\xfe opened"], "not UTF-8"),
         (["x" * 5000], "QA_BOT_MAX_QUESTION_CHARS"),
         ([QUESTION, "--generator", "nonsense"], "Unknown generator 'nonsense'"),
