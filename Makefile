@@ -66,7 +66,7 @@ eval: install
 	$(PY) eval/run.py --store .qa-bot/eval-store
 
 # refit qa_bot/params.json (retrieval weights, the answerer's models) from the training
-# questions; needs the test extra (scikit-learn)
+# questions; needs the test extra (scikit-learn, LightGBM)
 fit: install-test
 	$(PY) eval/fit.py --store .qa-bot/eval-store
 

@@ -5,7 +5,9 @@ the file) and read here; no weight or threshold that decides an answer is typed 
 code. Two models and a few selection numbers:
 
 - ``sentence``: the probability that a candidate sentence answers the question (boosted
-  trees: which signal matters depends on the others, e.g. a rare name on a *who* question);
+  trees that rank each question's candidates, LightGBM's LambdaRank, their scores calibrated
+  into probabilities: which signal matters depends on the others, e.g. a rare name on a
+  *who* question);
 - ``abstain``: the probability that the releases do not answer it (the question-level
   features), refused at ``abstain.threshold``;
 - ``add``: the probability that a further candidate adds to the answer what the best one
@@ -55,9 +57,10 @@ class Logistic:
 
 @dataclass(frozen=True, eq=False)
 class Trees:
-    """Boosted decision trees (fitted by scikit-learn's HistGradientBoostingClassifier and
-    kept as plain arrays): each tree's nodes send a row left when its feature is at most the
-    threshold; the leaves' values, summed over the trees with the baseline, are log-odds."""
+    """Boosted decision trees (fitted by LightGBM in ``eval/fit.py`` and kept as plain arrays:
+    neither LightGBM nor scikit-learn is needed to answer): each tree's nodes send a row left
+    when its feature is at most the threshold; the leaves' values, summed over the trees with
+    the baseline, are log-odds (the ranker's scores, calibrated)."""
 
     features: tuple[str, ...]
     baseline: float

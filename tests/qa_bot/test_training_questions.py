@@ -102,3 +102,23 @@ def test_questions_left_out_of_a_fit_are_the_ones_it_is_scored_on(fit) -> None: 
         r["id"] for r in fit.training_questions()
     )
     assert scored and all(r["id"].startswith(("g7-", "g9-")) for r in scored)
+
+
+def test_the_ranker_is_kept_as_the_trees_the_answerer_walks(fit) -> None:  # type: ignore[no-untyped-def]
+    """The LightGBM ranker, turned into plain arrays with its calibration folded in, gives
+    the calibrated probability of the booster itself for every candidate."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    names = tuple(f"f{i}" for i in range(4))
+    xs = [rng.normal(size=(12, 4)) for _ in range(60)]
+    ys = [(x[:, 0] + 0.5 * x[:, 1] > 1.0).astype(int) for x in xs]  # the answer: f0 and f1
+    booster = fit.fit_ranker(xs, ys)
+    slope, intercept = fit.calibration(fit.out_of_fold_scores(xs, ys), ys)
+    assert slope > 0  # a higher rank is a likelier answer
+    model, _ = fit.fit_trees(xs, ys, names, (slope, intercept))
+    x = rng.normal(size=(200, 4))
+    expected = 1 / (1 + np.exp(-(slope * booster.predict(x) + intercept)))
+    assert np.allclose(model.probability(x), expected, atol=1e-4)
+    order = np.argsort(-model.probability(x))
+    assert (x[order[:20], 0] + 0.5 * x[order[:20], 1]).mean() > 1.0
