@@ -4,6 +4,7 @@ no HTML is ever let through, and Markdown is escaped)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import PurePath
 
 import streamlit as st
@@ -33,7 +34,7 @@ def answer_markdown(answer: Answer) -> str:
     return " ".join(parts)
 
 
-def render_answer(answer: Answer, releases: dict[str, Release]) -> None:
+def render_answer(answer: Answer, releases: Mapping[str, Release]) -> None:
     if answer.notice:
         st.warning(answer.notice)
     st.markdown(answer_markdown(answer))

@@ -37,10 +37,11 @@ def main() -> None:
         return
     rid = st.selectbox(
         "Open a release",
-        [r["id"] for r in rows],
+        [str(r["id"]) for r in rows],
         key="library_open",
         format_func=lambda r: f"{index[r].date or '-'} · {index[r].title[:80]}",
     )
+    rid = str(rid)
     release = app.store.get_releases([rid]).get(rid)
     if release is None:
         return
