@@ -466,11 +466,16 @@ def out_of_fold(xs: list, ys: list) -> list:  # type: ignore[type-arg]
     """Each question's sentence probabilities from the sentence model fitted on the other
     folds (``xs``, ``ys``: one feature matrix and one label vector per question), calibrated
     on those out-of-fold scores."""
+    return calibrated_out_of_fold(xs, ys)[0]
+
+
+def calibrated_out_of_fold(xs: list, ys: list) -> tuple[list, tuple[float, float]]:  # type: ignore[type-arg]
+    """:func:`out_of_fold`'s probabilities, and the calibration that made them."""
     import numpy as np
 
     scores = out_of_fold_scores(xs, ys)
     slope, intercept = calibration(scores, ys)
-    return [1 / (1 + np.exp(-(slope * s + intercept))) for s in scores]
+    return [1 / (1 + np.exp(-(slope * s + intercept))) for s in scores], (slope, intercept)
 
 
 def fit_answerer(data: list[Example]) -> dict:
@@ -482,9 +487,7 @@ def fit_answerer(data: list[Example]) -> dict:
     xs = [e.scored.x for e in data]  # type: ignore[attr-defined]
     ys = [np.array(e.labels) for e in data]
     # out-of-fold sentence probabilities: what the refusal model and the selection see
-    scores = out_of_fold_scores(xs, ys)
-    scale = calibration(scores, ys)
-    oof = [1 / (1 + np.exp(-(scale[0] * s + scale[1]))) for s in scores]
+    oof, scale = calibrated_out_of_fold(xs, ys)
     _, sentence = fit_trees(xs, ys, F.SENTENCE_FEATURES, scale)
 
     def qvec(i: int, probabilities) -> np.ndarray:  # type: ignore[no-untyped-def]
