@@ -134,6 +134,14 @@ class ReleaseRecord(BaseModel):
     def _strings(cls, value: Any) -> Any:
         return value.strip() if isinstance(value, str) else value
 
+    @field_validator("date", mode="before")
+    @classmethod
+    def _date_as_text(cls, value: Any) -> Any:
+        """A date written as a number (``20100731``) is read as its digits, not rejected."""
+        return (
+            str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+        )
+
 
 def discover(paths: Iterable[Path]) -> tuple[list[Path], list[Rejection], list[str]]:
     """Files to load under ``paths``: (files, rejections, skipped folder notes)."""

@@ -108,7 +108,12 @@ def _dateparser(value: str) -> dt.datetime | None:
     parsed = dateparser.parse(
         value,
         languages=["en", "fr"],
-        settings={"REQUIRE_PARTS": ["day", "month", "year"], "RETURN_AS_TIMEZONE_AWARE": False},
+        settings={
+            "REQUIRE_PARTS": ["day", "month", "year"],
+            "RETURN_AS_TIMEZONE_AWARE": False,
+            # "yesterday", "in 3 weeks": a release's date is never counted from the ingest's
+            "PARSERS": ["timestamp", "custom-formats", "absolute-time"],
+        },
     )
     return parsed
 

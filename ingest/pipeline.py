@@ -204,6 +204,7 @@ class Ingestor:
         _stored_first(raws, index)
 
         todo: list[_Todo] = []
+        warnings: list[Rejection] = []
         seen: dict[str, RawRelease] = {}  # id -> the first release met with it
         versions: dict[str, str] = {}
         unchanged = 0
@@ -228,6 +229,8 @@ class Ingestor:
             repair = rid in damaged
             if known is not None and known.version == version and not repair:
                 unchanged += 1
+                if raw.date and known.date is None:  # said again until the file is fixed
+                    warnings.append(_undated(raw))
                 continue
             todo.append(_Todo(raw, rid, version, is_new=known is None, repair=repair))
 
@@ -291,7 +294,6 @@ class Ingestor:
 
         workers = self.embed_workers if len(todo) >= self.workers_from else 0
         submitted: set[str] = set()
-        warnings: list[Rejection] = []
         with WorkAhead(self.embedder, self.chunker, workers=workers) as ahead:
             for batch in self._batches(todo, rejected, warnings, ahead):
                 fresh = list(
@@ -506,13 +508,7 @@ class Ingestor:
                 )
                 continue
             if t.raw.date and release.date is None:
-                warnings.append(
-                    Rejection(
-                        t.raw.where,
-                        f"date {t.raw.date!r} not understood: stored undated (write it as "
-                        "2010-07-31 or 31 July 2010 and ingest the file again)",
-                    )
-                )
+                warnings.append(_undated(t.raw))
             batch.append((t, release, chunks))
             size += len(chunks)
             if size >= self.batch_size:
@@ -570,6 +566,14 @@ def build_ingestor(app: App) -> Ingestor:
             release_chars=app.settings.max_release_chars,
             release_chunks=app.settings.max_release_chunks,
         ),
+    )
+
+
+def _undated(raw: RawRelease) -> Rejection:
+    return Rejection(
+        raw.where,
+        f"date {raw.date!r} not understood: stored undated (write it as 2010-07-31 or "
+        "31 July 2010 and ingest the file again)",
     )
 
 

@@ -96,6 +96,8 @@ def chroma_where(filters: Filters) -> dict[str, Any] | None:
         conds.append({"date_int": {"$gte": _date_int(filters.since)}})
     if filters.until:
         conds.append({"date_int": {"$lte": _date_int(filters.until)}})
+        if not filters.since:  # an undated release (0) is in no period, as with --since
+            conds.append({"date_int": {"$gt": 0}})
     if filters.languages:
         conds.append({"release_language": {"$in": list(filters.languages)}})
     if filters.release_ids:
@@ -257,8 +259,8 @@ class Retriever:
         mask = snap.live.copy()
         if filters.since:
             mask &= snap.date >= _date_int(filters.since)
-        if filters.until:
-            mask &= snap.date <= _date_int(filters.until)
+        if filters.until:  # an undated release (0) is in no period, as with --since
+            mask &= (snap.date <= _date_int(filters.until)) & (snap.date > 0)
         if filters.languages:
             codes = [i for i, lang in enumerate(snap.languages) if lang in filters.languages]
             mask &= np.isin(snap.release_lang, codes)

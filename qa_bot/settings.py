@@ -13,7 +13,11 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-COLLECTION_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,498}[a-zA-Z0-9]$")
+COLLECTION_RE = re.compile(
+    r"^(?!.*\.\.)(?!\d+\.\d+\.\d+\.\d+$)[a-zA-Z0-9][a-zA-Z0-9._-]{1,198}[a-zA-Z0-9]$"
+)
+"""Chroma's rule for a collection name (no "..", not an IPv4 address), at most 200
+characters: the name is also a folder and file names beside the store (255 at most)."""
 
 
 def default_store_dir() -> Path:
@@ -28,7 +32,11 @@ def default_cache_dir() -> Path:
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+        env_ignore_empty=True,  # QA_BOT_TOKENIZER= means "not set", as in a shell
     )
 
     store: Path = Field(
@@ -44,7 +52,7 @@ class Settings(BaseSettings):
     collection: str = Field(
         default="releases",
         validation_alias=AliasChoices("QA_BOT_COLLECTION", "collection"),
-        description="Chroma collection name (3-500 characters of a-z A-Z 0-9 . _ -).",
+        description="Chroma collection name (3-200 characters of a-z A-Z 0-9 . _ -).",
     )
     embedder: str = Field(
         default="use-multilingual",
@@ -170,9 +178,9 @@ class Settings(BaseSettings):
     def _collection_name(cls, value: str) -> str:
         if not COLLECTION_RE.match(value):
             raise ValueError(
-                f"collection name {value!r} is not valid: use 3-500 characters of "
-                "letters, digits, '.', '_' or '-', starting and ending with a letter or digit "
-                "(set QA_BOT_COLLECTION)"
+                f"collection name {value!r} is not valid: use 3-200 characters of "
+                "letters, digits, '.', '_' or '-', starting and ending with a letter or digit, "
+                "without '..' and not shaped like an IP address (set QA_BOT_COLLECTION)"
             )
         return value
 
@@ -223,7 +231,8 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**given)  # type: ignore[arg-type]
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}"
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: "
+            + str(err["msg"]).removeprefix("Value error, ")
             for err in exc.errors()
         )
         raise ConfigError(f"Invalid settings: {problems}") from None

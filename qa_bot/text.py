@@ -107,13 +107,20 @@ def stopwords() -> frozenset[str]:
 
 
 TOO_COMMON = ("isaf", "nato", "otan")
-"""Names nearly every release holds: no help in ranking, yet a question about them is one."""
+"""Names nearly every release holds: no help in ranking or in telling what is asked."""
+
+CHAT_WORDS = frozenset(
+    ("hello", "hi", "hey", "bonjour", "salut", "ok", "okay", "yes", "no", "oui", "non",
+     "thanks", "thank", "merci", "please", "svp", "help", "aide")
+)  # fmt: skip
+"""Greetings and chat words: a question of these alone asks about nothing in the releases."""
 
 
 def searchable(text: str) -> bool:
-    """Whether a question names anything to look for: a content word or a number, not only
-    question words, stop words and single letters ("a", "Who?", "what is it")."""
-    return bool(terms(text)) or any(w in TOO_COMMON for w in _WORD.findall(fold(text)))
+    """Whether a question names anything to look for: a telling word or a number, not only
+    question words, stop words, single letters, chat words or names every release holds
+    ("a", "Who?", "what is it", "hello", "ISAF")."""
+    return any(t not in CHAT_WORDS for t in terms(text))
 
 
 def _bm25s_stopwords() -> Any:

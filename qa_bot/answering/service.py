@@ -64,8 +64,8 @@ class QA:
         if not history and not searchable(question):
             raise QuestionError(
                 "Ask about something: the question names nothing to look for in the releases "
-                "(only question words or common words). Name the event, person, place or "
-                "date you are asking about."
+                "(only question words, greetings, or words every release holds such as "
+                "'ISAF'). Name the event, person, place or date you are asking about."
             )
         started = time.perf_counter()
         query, prefer = self._resolve(question, history)

@@ -189,6 +189,7 @@ class ChromaStore:
             chunks = client.get_collection(self.collection_name, embedding_function=ef)
         except NotFoundError:
             if not create:
+                self._no_such_collection(client)
                 return None
             chunks = client.create_collection(
                 self.collection_name,
@@ -214,6 +215,27 @@ class ChromaStore:
         )
         self._chunks, self._docs = chunks, docs
         return chunks, docs
+
+    def _no_such_collection(self, client: Any) -> None:
+        """Reading a collection an embedded store lacks while it holds others of qa-bot's is a
+        typo in QA_BOT_COLLECTION, not an empty store: say which it holds. (On a server that
+        teams share, a reader may well open a collection before its first ingest.)"""
+        if self.url:
+            return
+        try:
+            others = sorted(
+                c.name
+                for c in client.list_collections()
+                if (c.metadata or {}).get("qa_bot.embedder") is not None
+            )
+        except Exception:
+            return
+        if others:
+            raise StoreError(
+                f"The store at {self.location} holds no collection {self.collection_name!r}; "
+                f"it holds {', '.join(repr(o) for o in others)}. Set QA_BOT_COLLECTION to "
+                "one of them, or ingest releases into this one first."
+            )
 
     def _store_error(self, exc: Exception) -> StoreError | None:
         """A StoreError for what the back end raised, or None when it is not the store's."""
@@ -591,6 +613,8 @@ class ChromaStore:
         try:
             docs = self._connect().get_collection(f"{self.collection_name}.docs")
         except NotFoundError:
+            if not self.create:  # before anything is made beside the store for it
+                self._no_such_collection(self._connect())
             return None
         value = (docs.metadata or {}).get("qa_bot.generation")
         return str(value) if value else None

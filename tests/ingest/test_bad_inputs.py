@@ -4,6 +4,7 @@ loaders, chunker and embedded Chroma, the fake embedder."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import os
@@ -195,17 +196,31 @@ def test_a_date_that_cannot_be_read_is_a_warning_and_the_release_is_stored(
     records = [
         {"id": "bad-date", "title": "Bad date", "date": "2010-13-45", "body": TEXT},
         {"id": "good-date", "title": "Good date", "date": "31 July 2010", "body": TEXT},
+        {"id": "relative", "title": "Relative", "date": "yesterday", "body": TEXT},
+        {"id": "number", "title": "A number", "date": 20100731, "body": TEXT},
     ]
     (folder / "r.jsonl").write_text("\n".join(json.dumps(r) for r in records) + "\n")
-    report = _ingestor(tmp_path, fake_embedder).run([folder])
-    assert report.added == 2 and not report.rejected
-    assert [(Path(w.path).name, w.reason) for w in report.warnings] == [
+    ingestor = _ingestor(tmp_path, fake_embedder)
+    report = ingestor.run([folder])
+    assert report.added == 4 and not report.rejected
+    expected = [
         (
             "r.jsonl:1",
             "date '2010-13-45' not understood: stored undated (write it as 2010-07-31 or "
             "31 July 2010 and ingest the file again)",
-        )
+        ),
+        (
+            "r.jsonl:3",  # never counted from the day of the ingest
+            "date 'yesterday' not understood: stored undated (write it as 2010-07-31 or "
+            "31 July 2010 and ingest the file again)",
+        ),
     ]
+    assert [(Path(w.path).name, w.reason) for w in report.warnings] == expected
     assert report.as_json()["warnings"] == [
         {"path": w.path, "reason": w.reason} for w in report.warnings
     ]
+    index = ingestor.store.release_index()
+    assert index["number"].date == dt.date(2010, 7, 31) and index["relative"].date is None
+    again = ingestor.run([folder])  # nothing fixed: said again
+    assert again.unchanged == 4
+    assert [(Path(w.path).name, w.reason) for w in again.warnings] == expected

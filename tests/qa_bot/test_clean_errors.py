@@ -41,9 +41,15 @@ def test_undecodable_and_too_long_questions_are_refused() -> None:
 def test_a_question_must_name_something_to_look_for() -> None:
     from qa_bot.text import searchable
 
-    for vague in ("a", "Who?", "what is it", "Qui ?", "x y z"):
+    for vague in ("a", "Who?", "what is it", "Qui ?", "x y z", "hello", "OK", "ISAF", "Bonjour !"):
         assert not searchable(vague), vague
-    for question in ("ISAF", "2024?", "Qui a ouvert la réunion ?", "Who opened the meeting?"):
+    for question in (
+        "2024?",
+        "Qui a ouvert la réunion ?",
+        "Who opened the meeting?",
+        "What did ISAF say about Kunduz?",
+        "Does NATO help Ukraine?",
+    ):
         assert searchable(question), question
 
 
@@ -109,6 +115,16 @@ def test_cli_refuses_bad_questions_cleanly(
     done = _ask(*args, "--store", str(small_store))
     assert done.returncode == 2 and message in done.stderr, done.stderr
     assert "Traceback" not in done.stderr and done.stdout == ""
+
+
+def test_a_typo_in_the_collection_names_the_ones_the_store_holds(small_store: Path) -> None:
+    for command in (["stats"], ["ask", QUESTION]):
+        done = run_qa_bot(
+            *command, "--store", str(small_store), env={"QA_BOT_COLLECTION": "relases"}
+        )
+        assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+        assert "holds no collection 'relases'; it holds 'releases'" in done.stderr
+    assert not (small_store / "index" / "relases").exists()  # nothing made for it
 
 
 def test_cli_ask_with_a_typo_in_the_store_path(small_store: Path) -> None:

@@ -28,6 +28,9 @@ def test_defaults_env_and_dotenv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         ("QA_BOT_COLLECTION", "bad name!", "QA_BOT_COLLECTION"),
         ("QA_BOT_CHROMA_URL", "localhost:8000", "http://127.0.0.1:8000"),
         ("QA_BOT_TOKENIZER", "foo", "use one of cl100k_base, o200k_base"),
+        ("QA_BOT_COLLECTION", "a..b", "without '..'"),
+        ("QA_BOT_COLLECTION", "10.0.0.1", "not shaped like an IP address"),
+        ("QA_BOT_COLLECTION", "x" * 300, "3-200 characters"),
         (
             "QA_BOT_CHUNK_TOKENS",
             "3",
@@ -41,6 +44,20 @@ def test_bad_settings_name_the_fix(
     monkeypatch.setenv(var, value)
     with pytest.raises(ConfigError, match=words):
         load_settings()
+
+
+def test_an_empty_variable_is_not_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QA_BOT_TOKENIZER", "")
+    monkeypatch.setenv("QA_BOT_COLLECTION", "")
+    s = load_settings()
+    assert (s.tokenizer, s.collection) == ("cl100k_base", "releases")
+
+
+def test_a_bad_value_reads_as_the_fix(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QA_BOT_TOKENIZER", "foo")
+    with pytest.raises(ConfigError) as info:
+        load_settings()
+    assert "Value error" not in str(info.value)
 
 
 def test_env_example_lists_every_variable() -> None:
