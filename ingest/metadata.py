@@ -90,7 +90,9 @@ def slugify(value: str) -> str:
 
 
 # ---------------------------------------------------------------------- dates
-def parse_datetime(value: str) -> dt.datetime | None:
+def parse_datetime(value: str, *, day_first: bool = False) -> dt.datetime | None:
+    """A date as written; ``day_first``: 12/03/2011 is 12 March (a French release's way),
+    else 3 December."""
     value = value.strip().strip(BULLETS + " ,")
     if not value:
         return None
@@ -98,17 +100,18 @@ def parse_datetime(value: str) -> dt.datetime | None:
         return dt.datetime.fromisoformat(value)
     except ValueError:
         pass
-    return _dateparser(value)
+    return _dateparser(value, day_first)
 
 
 @functools.lru_cache(maxsize=4096)
-def _dateparser(value: str) -> dt.datetime | None:
+def _dateparser(value: str, day_first: bool = False) -> dt.datetime | None:
     import dateparser
 
     parsed = dateparser.parse(
         value,
         languages=["en", "fr"],
         settings={
+            **({"DATE_ORDER": "DMY"} if day_first else {}),
             "REQUIRE_PARTS": ["day", "month", "year"],
             "RETURN_AS_TIMEZONE_AWARE": False,
             # "yesterday", "in 3 weeks": a release's date is never counted from the ingest's
@@ -194,7 +197,11 @@ def build_release(raw: RawRelease, *, release_id: str | None = None) -> Release:
     """The release with its metadata, from what a loader found."""
     text = normalize(raw.text)
     title = (raw.title or "").strip() or None
-    date = parse_datetime(raw.date) if raw.date else None
+    date = (
+        parse_datetime(raw.date, day_first=language_code(raw.language) == "fr")
+        if raw.date
+        else None
+    )
     updated: dt.datetime | None = None
 
     if raw.kind != "record":

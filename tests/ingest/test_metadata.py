@@ -84,3 +84,18 @@ def test_isaf_records_without_headline_get_their_lead_sentence() -> None:
     titles = [build_release(r).title for r in raws[:50]]
     assert not any(t.startswith(("2011-", "2012-", "2013-", "ISAF Joint", "KABUL")) for t in titles)
     assert all(len(t) <= 161 for t in titles)
+
+
+def test_a_french_release_writes_the_day_first() -> None:
+    def dated(date: str, language: str | None) -> dt.date | None:
+        raw = RawRelease(
+            source="/x.jsonl", text="KABUL - A well was dug.", title="T", date=date,
+            language=language, kind="record", line=1,
+        )  # fmt: skip
+        found = build_release(raw).date
+        return found.date() if isinstance(found, dt.datetime) else found
+
+    assert dated("12/03/2011", "fr") == dt.date(2011, 3, 12)
+    assert dated("12/03/2011", "en") == dt.date(2011, 12, 3)
+    assert dated("25/03/2011", "en") == dt.date(2011, 3, 25)  # no month 25
+    assert dated("yesterday", "en") is None  # never counted from the day of the ingest
