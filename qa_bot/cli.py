@@ -59,8 +59,12 @@ def _print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
 
-def _fail(exc: QaBotError) -> typer.Exit:
+def _fail(exc: QaBotError, as_json: bool = False) -> typer.Exit:
+    """Exit code 2 with the error on stderr; with ``--json``, also as JSON on stdout
+    (``{"error", "kind"}``), so that a script reading stdout sees why there is no answer."""
     typer.echo(f"Error: {exc}", err=True)
+    if as_json:
+        _print_json({"error": str(exc), "kind": type(exc).__name__})
     return typer.Exit(2)
 
 
@@ -117,7 +121,7 @@ def ingest(
                     progress=lambda done, total: bar.update(task, completed=done, total=total),
                 )
     except QaBotError as exc:
-        raise _fail(exc) from None
+        raise _fail(exc, as_json) from None
     if as_json:
         _print_json(report.as_json())
     else:
@@ -151,7 +155,7 @@ def stats(store: StoreOpt = None, chroma_url: UrlOpt = None, as_json: JsonOpt = 
     try:
         s = _app(store, chroma_url).store.stats()
     except QaBotError as exc:
-        raise _fail(exc) from None
+        raise _fail(exc, as_json) from None
     data = {
         "releases": s.releases,
         "chunks": s.chunks,
@@ -178,7 +182,7 @@ def list_(store: StoreOpt = None, chroma_url: UrlOpt = None, as_json: JsonOpt = 
     try:
         index = _app(store, chroma_url).store.release_index()
     except QaBotError as exc:
-        raise _fail(exc) from None
+        raise _fail(exc, as_json) from None
     rows = sorted(
         index.values(),
         key=lambda i: (i.date.isoformat() if i.date else "", i.release_id),
@@ -349,7 +353,7 @@ def ask(
             answer = qa.ask(question, filters=filters, k=k)
             sys.stdout.write(_render(answer) + "\n")
     except QaBotError as exc:
-        raise _fail(exc) from None
+        raise _fail(exc, as_json) from None
     if answer.notice:
         typer.echo(f"Note: {answer.notice}", err=True)
 
@@ -458,7 +462,7 @@ def eval_(
                 base.index(list(qa_app.store.all_releases().values()))
                 results["baseline"] = evaluation.run(items, base.ask, None)
     except QaBotError as exc:
-        raise _fail(exc) from None
+        raise _fail(exc, as_json) from None
     if as_json:
         _print_json(results)
         return
@@ -525,7 +529,7 @@ def feedback(store: StoreOpt = None, chroma_url: UrlOpt = None, as_json: JsonOpt
             qa_app.store.count_releases()  # a --store that holds nothing is refused, not made
         rows = qa_app.feedback.export()
     except QaBotError as exc:
-        raise _fail(exc) from None
+        raise _fail(exc, as_json) from None
     if as_json:
         _print_json(rows)
         return

@@ -117,6 +117,15 @@ def test_cli_refuses_bad_questions_cleanly(
     assert "Traceback" not in done.stderr and done.stdout == ""
 
 
+def test_with_json_an_error_is_json_on_stdout_too(small_store: Path) -> None:
+    import json
+
+    done = _ask("Who?", "--json", "--store", str(small_store))
+    assert done.returncode == 2 and "Ask about something" in done.stderr
+    error = json.loads(done.stdout)
+    assert error["kind"] == "QuestionError" and "Ask about something" in error["error"]
+
+
 def test_a_typo_in_the_collection_names_the_ones_the_store_holds(small_store: Path) -> None:
     for command in (["stats"], ["ask", QUESTION]):
         done = run_qa_bot(
