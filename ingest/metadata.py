@@ -203,6 +203,7 @@ def build_release(raw: RawRelease, *, release_id: str | None = None) -> Release:
         else None
     )
     updated: dt.datetime | None = None
+    unread: str | None = None
 
     if raw.kind != "record":
         lines = text.split("\n")
@@ -222,6 +223,7 @@ def build_release(raw: RawRelease, *, release_id: str | None = None) -> Release:
             elif bare and date is None:
                 found = find_date(bare)
                 date = found
+                unread = None if found else (unread or bare)
             j += 1
         text = normalize("\n".join(lines[j:]))
 
@@ -277,6 +279,7 @@ def build_release(raw: RawRelease, *, release_id: str | None = None) -> Release:
         content_hash=raw.fingerprint,
         titles=titles,
         extra=dict(raw.extra),
+        unread_date=unread if date is None else None,
     )
 
 

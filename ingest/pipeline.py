@@ -507,8 +507,8 @@ class Ingestor:
                     )
                 )
                 continue
-            if t.raw.date and release.date is None:
-                warnings.append(_undated(t.raw))
+            if release.date is None and (t.raw.date or release.unread_date):
+                warnings.append(_undated(t.raw, release.unread_date))
             batch.append((t, release, chunks))
             size += len(chunks)
             if size >= self.batch_size:
@@ -569,11 +569,12 @@ def build_ingestor(app: App) -> Ingestor:
     )
 
 
-def _undated(raw: RawRelease) -> Rejection:
+def _undated(raw: RawRelease, line: str | None = None) -> Rejection:
+    """The warning for a release whose declared date (or date line) could not be read."""
     return Rejection(
         raw.where,
-        f"date {raw.date!r} not understood: stored undated (write it as 2010-07-31 or "
-        "31 July 2010 and ingest the file again)",
+        f"date {raw.date or line!r} not understood: stored undated (write it as 2010-07-31 "
+        "or 31 July 2010 and ingest the file again)",
     )
 
 

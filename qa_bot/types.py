@@ -34,6 +34,8 @@ class Release:
     titles: Mapping[str, str] = field(default_factory=dict)
     """The title in other languages found in the text, e.g. ``{"en": "..."}``."""
     extra: Mapping[str, str] = field(default_factory=dict)
+    unread_date: str | None = None
+    """A date line under the title that could not be read (the release is then undated)."""
 
     @property
     def languages(self) -> list[str]:

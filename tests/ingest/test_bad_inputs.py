@@ -224,3 +224,17 @@ def test_a_date_that_cannot_be_read_is_a_warning_and_the_release_is_stored(
     again = ingestor.run([folder])  # nothing fixed: said again
     assert again.unchanged == 4
     assert [(Path(w.path).name, w.reason) for w in again.warnings] == expected
+
+    # a date line under a text file's title that cannot be read: the same warning
+    (folder / "dated.txt").write_text(
+        "Wells in Logar\n\n• 2010-13-45\n\n" + TEXT.split("\n\n", 1)[1]
+    )
+    text_file = ingestor.run([folder / "dated.txt"])
+    assert text_file.added == 1
+    assert [(Path(w.path).name, w.reason) for w in text_file.warnings] == [
+        (
+            "dated.txt",
+            "date '2010-13-45' not understood: stored undated (write it as 2010-07-31 or "
+            "31 July 2010 and ingest the file again)",
+        )
+    ]
