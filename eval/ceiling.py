@@ -43,7 +43,7 @@ def main() -> int:
     data = fit.examples(fitter, fit.training_questions())
     xs = [e.scored.x for e in data]  # type: ignore[attr-defined]
     ys = [np.array(e.labels) for e in data]
-    picked = [np.argsort(-p, kind="stable") if len(p) else None for p in fit.out_of_fold(xs, ys)]
+    picked = [np.argsort(-p, kind="stable") if len(p) else None for p in fit.out_of_fold(xs, ys)[0]]
     counts: dict[str, Counter[str]] = defaultdict(Counter)
     for e, order in zip(data, picked, strict=True):
         if e.row.get("type") == "unanswerable":

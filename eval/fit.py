@@ -402,15 +402,12 @@ def _flat(root: dict, slope: float) -> dict:
     return tree
 
 
-def fit_trees(xs: list, ys: list, names, scale: tuple[float, float] | None = None):  # type: ignore[no-untyped-def,type-arg]
-    """The sentence model over the questions' candidates, calibrated (by ``scale``, else on
-    its own out-of-fold scores), as :class:`qa_bot.fitted.Trees` and its JSON."""
+def fit_trees(xs: list, ys: list, names, scale: tuple[float, float]):  # type: ignore[no-untyped-def,type-arg]
+    """The sentence model over the questions' candidates, calibrated by ``scale`` (slope,
+    intercept: :func:`calibration`), as :class:`qa_bot.fitted.Trees` and its JSON."""
     from qa_bot.fitted import Trees
 
-    booster = fit_ranker(xs, ys)
-    if scale is None:
-        scale = calibration(out_of_fold_scores(xs, ys), ys)
-    data = trees_json(booster, names, *scale)
+    data = trees_json(fit_ranker(xs, ys), names, *scale)
     return Trees.from_json(data, tuple(names)), data
 
 
@@ -462,15 +459,10 @@ def fit_refusal(qx, qy):  # type: ignore[no-untyped-def]
         x[:, wrong] = 0.0  # a constant column: its weight is 0
 
 
-def out_of_fold(xs: list, ys: list) -> list:  # type: ignore[type-arg]
+def out_of_fold(xs: list, ys: list) -> tuple[list, tuple[float, float]]:  # type: ignore[type-arg]
     """Each question's sentence probabilities from the sentence model fitted on the other
     folds (``xs``, ``ys``: one feature matrix and one label vector per question), calibrated
-    on those out-of-fold scores."""
-    return calibrated_out_of_fold(xs, ys)[0]
-
-
-def calibrated_out_of_fold(xs: list, ys: list) -> tuple[list, tuple[float, float]]:  # type: ignore[type-arg]
-    """:func:`out_of_fold`'s probabilities, and the calibration that made them."""
+    on those out-of-fold scores; and that calibration (slope, intercept)."""
     import numpy as np
 
     scores = out_of_fold_scores(xs, ys)
@@ -487,7 +479,7 @@ def fit_answerer(data: list[Example]) -> dict:
     xs = [e.scored.x for e in data]  # type: ignore[attr-defined]
     ys = [np.array(e.labels) for e in data]
     # out-of-fold sentence probabilities: what the refusal model and the selection see
-    oof, scale = calibrated_out_of_fold(xs, ys)
+    oof, scale = out_of_fold(xs, ys)
     _, sentence = fit_trees(xs, ys, F.SENTENCE_FEATURES, scale)
 
     def qvec(i: int, probabilities) -> np.ndarray:  # type: ignore[no-untyped-def]

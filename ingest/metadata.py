@@ -223,7 +223,8 @@ def build_release(raw: RawRelease, *, release_id: str | None = None) -> Release:
             elif bare and date is None:
                 found = find_date(bare)
                 date = found
-                unread = None if found else (unread or bare)
+                if not found:
+                    unread = unread or bare
             j += 1
         text = normalize("\n".join(lines[j:]))
 

@@ -101,13 +101,13 @@ def stopwords() -> frozenset[str]:
         "fait",
         "communique",
         "communiques",
-        *TOO_COMMON,
+        # names nearly every release holds: no help in ranking or in telling what is asked
+        "isaf",
+        "nato",
+        "otan",
     }
     return frozenset(fold(w) for w in (*words.STOPWORDS_EN_PLUS, *words.STOPWORDS_FRENCH, *extra))
 
-
-TOO_COMMON = ("isaf", "nato", "otan")
-"""Names nearly every release holds: no help in ranking or in telling what is asked."""
 
 CHAT_WORDS = frozenset(
     ("hello", "hi", "hey", "bonjour", "salut", "ok", "okay", "yes", "no", "oui", "non",
