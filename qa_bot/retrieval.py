@@ -31,7 +31,7 @@ from typing import Any
 from .embedders import Embedder
 from .store import ChromaStore
 from .store.index import SearchIndex, Snapshot, date_of
-from .text import find_period, terms
+from .text import find_periods, terms
 from .types import Filters, Passage, Release, Sentence
 from .words import WordMatcher
 
@@ -290,7 +290,8 @@ class Retriever:
         filters = filters or Filters()
         cfg = self.config
         text = query or question
-        period = find_period(question, newest=self.newest)
+        periods = find_periods(question, newest=self.newest)
+        period = periods[0] if periods else None
         if not snap.n:
             return Retrieved((), period, (time.perf_counter() - started) * 1000)
 
@@ -313,11 +314,14 @@ class Retriever:
                     scores[pos] += cfg.translated_weight / (cfg.rrf_k + rank + 1)
 
         prefer_set = set(prefer)
-        lo = _date_int(period[0]) if period else 0
-        hi = _date_int(period[1]) if period else 0
-        if period or prefer_set:
+        spans = [(_date_int(a), _date_int(b)) for a, b in periods]
+
+        def in_period(date: int) -> bool:
+            return any(lo <= date <= hi for lo, hi in spans)
+
+        if spans or prefer_set:
             for pos in scores:
-                if period and lo <= int(snap.date[pos]) <= hi:
+                if spans and in_period(int(snap.date[pos])):
                     scores[pos] *= 1 + cfg.time_boost
                 if prefer_set and snap.release_of_row(pos) in prefer_set:
                     scores[pos] *= 1 + cfg.prefer_boost
@@ -335,7 +339,7 @@ class Retriever:
             snap.bm25_passages(words, k=cfg.lexical_k, mask=weights[first])
         ):
             boost = cfg.passage_weight / (cfg.rrf_k + prank + 1)
-            if period and lo <= int(snap.date[first[pid]]) <= hi:
+            if spans and in_period(int(snap.date[first[pid]])):
                 boost *= 1 + cfg.time_boost
             passage_score[pid] = passage_score.get(pid, 0.0) + boost
             by_passage.setdefault(pid, [])

@@ -190,34 +190,78 @@ def normalize_dates(text: str) -> str:
 
 
 # ---------------------------------------------------------------------- periods
-def find_period(question: str, *, newest: dt.date | None = None) -> tuple[dt.date, dt.date] | None:
+Period = tuple[dt.date, dt.date]
+"""An inclusive date range."""
+
+_DAY_MONTH = re.compile(rf"\b(\d{{1,2}})(?:er|st|nd|rd|th)?\.?\s+({_MONTH_ALT})\b\.?")
+_MONTHS_YEAR = re.compile(
+    rf"\b(?:({_MONTH_ALT})\.?\s+(?:and|et|or|ou|to|a|-)\s+)?({_MONTH_ALT})\.?\s+(?:de\s+|of\s+)?(\d{{4}})\b"
+)
+_MONTH_DAY = re.compile(rf"\b({_MONTH_ALT})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?!\d)")
+
+
+def find_period(question: str, *, newest: dt.date | None = None) -> Period | None:
     """The period a question names ('in July 2010', 'le 28 février 2024', 'en 2011',
-    'last year'), as an inclusive date range; None if it names none."""
+    'last year'), as an inclusive date range; None if it names none. A question that names
+    several ("on July 31 and Aug. 8, 2012") gives the first (:func:`find_periods`)."""
+    found = find_periods(question, newest=newest)
+    return found[0] if found else None
+
+
+def _day(year: int, month: int, day: int) -> Period | None:
+    try:
+        d = dt.date(year, month, day)
+    except ValueError:
+        return None
+    return d, d
+
+
+def find_periods(question: str, *, newest: dt.date | None = None) -> tuple[Period, ...]:
+    """Every period a question names, in the order written: days ("on July 31 and Aug. 8,
+    2012": a day without its year takes the year written next, else the one before), or
+    else months ("in March and April 2011"), or else years; else a relative period ("last
+    year")."""
     q = fold(question)
-    if m := _ISO.search(q):
-        day = dt.date(int(m[1]), int(m[2]), int(m[3]))
-        return day, day
-    if m := _DAY_MONTH_YEAR.search(q):
-        day = dt.date(int(m[3]), MONTHS[m[2]], int(m[1]))
-        return day, day
-    if m := _MONTH_DAY_YEAR.search(q):
-        day = dt.date(int(m[3]), MONTHS[m[1]], int(m[2]))
-        return day, day
-    if m := _MONTH_YEAR.search(q):
-        year, month = int(m[2]), MONTHS[m[1]]
-        return dt.date(year, month, 1), dt.date(year, month, calendar.monthrange(year, month)[1])
-    if m := _YEAR.search(q):
-        year = int(m[1])
-        return dt.date(year, 1, 1), dt.date(year, 12, 31)
+    years = [(m.start(), int(m[1])) for m in _YEAR.finditer(q)]
+
+    def year_near(at: int) -> int | None:
+        after = [y for pos, y in years if pos > at]
+        before = [y for pos, y in years if pos < at]
+        return after[0] if after else (before[-1] if before else None)
+
+    found: list[tuple[int, Period]] = []
+    taken: list[tuple[int, int]] = []
+    for m in _ISO.finditer(q):
+        if got := _day(int(m[1]), int(m[2]), int(m[3])):
+            found.append((m.start(), got))
+    for pattern, month_at, day_at in ((_DAY_MONTH, 2, 1), (_MONTH_DAY, 1, 2)):
+        for m in pattern.finditer(q):
+            year = year_near(m.start())
+            if year is not None and (got := _day(year, MONTHS[m[month_at]], int(m[day_at]))):
+                found.append((m.start(), got))
+                taken.append(m.span())
+    for m in _MONTHS_YEAR.finditer(q):
+        if any(a < m.end(2) and m.start(2) < b for a, b in taken):
+            continue  # the month of a day ("Aug. 8, 2012")
+        year = int(m[3])
+        for name in (m[1], m[2]):
+            if name:
+                last = calendar.monthrange(year, MONTHS[name])[1]
+                month = (dt.date(year, MONTHS[name], 1), dt.date(year, MONTHS[name], last))
+                found.append((m.start(), month))
+    if found:
+        return tuple(dict.fromkeys(p for _, p in sorted(found)))
+    if years:
+        return tuple(dict.fromkeys((dt.date(y, 1, 1), dt.date(y, 12, 31)) for _, y in years))
     if newest is not None:
         if re.search(r"\b(last year|l annee derniere|l'annee derniere)\b", q):
-            return dt.date(newest.year - 1, 1, 1), dt.date(newest.year - 1, 12, 31)
+            return ((dt.date(newest.year - 1, 1, 1), dt.date(newest.year - 1, 12, 31)),)
         if re.search(r"\b(this year|cette annee)\b", q):
-            return dt.date(newest.year, 1, 1), dt.date(newest.year, 12, 31)
+            return ((dt.date(newest.year, 1, 1), dt.date(newest.year, 12, 31)),)
         if re.search(r"\b(last month|le mois dernier)\b", q):
             first = newest.replace(day=1) - dt.timedelta(days=1)
-            return first.replace(day=1), first
-    return None
+            return ((first.replace(day=1), first),)
+    return ()
 
 
 # ---------------------------------------------------------------------- relative dates

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ..fitted import Params, load
-from ..text import MONTHS, find_period, format_date, resolve_relative_dates, terms
+from ..text import MONTHS, find_periods, format_date, resolve_relative_dates, terms
 from ..types import Answer, Citation, Passage, Turn
 from ..words import WordMatcher
 from . import features as F
@@ -36,6 +36,8 @@ NOTHING = {
     "correspond aux filtres (dates, langues).",
 }
 UNDATED = {"en": "undated", "fr": "sans date"}
+CONVERSATION_TURNS = 3
+"""A follow-up looks back at what this many earlier answers cited."""
 CONTEXT_RELEASES = 3
 """The passages around a hit are read in this many of the best releases..."""
 CONTEXT_PASSAGES = 8
@@ -119,7 +121,12 @@ class ExtractiveAnswerer:
         query = self.query(question, history)
         candidates = self.candidates(query, passages)
         x = F.sentence_matrix(
-            query, candidates, soft=self._soft, near=self._near, rarity=self.library.rarity
+            query,
+            candidates,
+            soft=self._soft,
+            near=self._near,
+            rarity=self.library.rarity,
+            align=self._align,
         )
         probabilities = self.params.sentence.probability(x) if len(candidates) else np.zeros(0)
         unmatched = self._unseen_unmatched(query, candidates, probabilities)
@@ -146,20 +153,23 @@ class ExtractiveAnswerer:
         if wanted and history and len(q.terms) <= 2:
             q = analyse(history[-1].question)  # "Et en français ?": the same question again
         newest = self.library.newest
-        period = find_period(q.text, newest=newest)
-        if period is None and follow_up:
-            period = find_period(history[-1].question, newest=newest)
-        words = [t for t in dict.fromkeys(q.terms) if not (period and (t.isdigit() or t in MONTHS))]
+        periods = find_periods(q.text, newest=newest)
+        if not periods and follow_up:
+            periods = find_periods(history[-1].question, newest=newest)
+        words = [
+            t for t in dict.fromkeys(q.terms) if not (periods and (t.isdigit() or t in MONTHS))
+        ]
         vector = np.asarray(self.library.embed([q.text])[0], dtype=float)
         vector = vector / (np.linalg.norm(vector) or 1.0)
         previous: frozenset[str] = frozenset()
         cited: frozenset[tuple[str, int]] = frozenset()
         positions: frozenset[tuple[str, int]] = frozenset()
         if follow_up:
-            last = history[-1].answer
-            previous = frozenset(c.release_id for c in last.citations)
+            # what the conversation cited ("who spoke after *him*" may go back two turns)
+            said = [c for turn in history[-CONVERSATION_TURNS:] for c in turn.answer.citations]
+            previous = frozenset(c.release_id for c in said)
             if not wanted:
-                cited = frozenset((c.release_id, c.start) for c in last.citations)
+                cited = frozenset((c.release_id, c.start) for c in said)
                 positions = frozenset(self._positions(cited))
         return F.Query(
             text=q.text,
@@ -168,7 +178,7 @@ class ExtractiveAnswerer:
             words=tuple(words),
             weights=tuple(self.library.rarity(t) for t in words),
             unseen=tuple(t for t in words if not t.isdigit() and self.library.df(t) == 0),
-            period=period,
+            periods=periods,
             vector=vector,
             follow_up=follow_up,
             previous=previous,
@@ -243,6 +253,11 @@ class ExtractiveAnswerer:
         near = self.words.nearest(list(query.words), list(sentence_terms))
         return sum(w * max(0.0, s) for w, s in zip(query.weights, near, strict=True)) / total
 
+    def _align(self, words: list[str], sentence_terms: list[str]) -> tuple[Any, Any]:
+        """For each word, the position of the nearest of ``sentence_terms`` and how near."""
+        sims = self.words.similarities(words, sentence_terms)
+        return sims.argmax(axis=1), sims.max(axis=1)
+
     def _near(self, word: str, sentence_terms: Sequence[str]) -> float:
         return self.words.nearest([word], list(sentence_terms))[0]
 
@@ -296,7 +311,7 @@ def choose(scored: Scored, add: Any, threshold: float, most: int) -> list[int]:
     first = order[0]
     chosen = [first]
     said = {scored.candidates[first].sentence.text.strip()}
-    for rank, i in enumerate(order[1 : F.ADD_DEPTH], start=2):
+    for rank, i in further(scored.candidates, order):
         if len(chosen) >= most:
             break
         text = scored.candidates[i].sentence.text.strip()
@@ -309,3 +324,17 @@ def choose(scored: Scored, add: Any, threshold: float, most: int) -> list[int]:
             chosen.append(i)
             said.add(text)
     return chosen
+
+
+def further(candidates: Sequence[F.Candidate], order: Sequence[int]) -> list[tuple[int, int]]:
+    """(rank, candidate) pairs, by rank, among which a further sentence is looked for, given
+    the candidates best first (``order``): the next ``ADD_DEPTH`` - 1, and the best of each
+    other release (a question about two events needs a sentence of each)."""
+    pool = {i: rank for rank, i in enumerate(order[1 : F.ADD_DEPTH], start=2)}
+    seen = {candidates[order[0]].passage.release_id}
+    for rank, i in enumerate(order[1:], start=2):
+        rid = candidates[i].passage.release_id
+        if rid not in seen:
+            seen.add(rid)
+            pool.setdefault(i, rank)
+    return sorted((rank, i) for i, rank in pool.items())

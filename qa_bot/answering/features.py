@@ -31,9 +31,11 @@ KINDS = ("who", "when", "where", "count", "list", "what")
 SENTENCE_FEATURES = (
     "dense",  # cosine similarity of the sentence to the question
     "dense_gap",  # how far below the best candidate's similarity
+    "dense_language_gap",  # ...the best of its language (similarities run lower across languages)
     "overlap",  # IDF-weighted share of the question's words in the sentence
     "overlap_gap",
     "soft_overlap",  # the same through word vectors (translations, near synonyms)
+    "proximity",  # two of the question's words side by side ("opened the meeting")
     "passage_overlap",  # the question's words in the sentence's passage and release titles
     "release_overlap",  # ...in the candidates of its release (the event is the one asked about)
     "release_dense",  # the best similarity among the candidates of its release
@@ -61,6 +63,7 @@ SENTENCE_FEATURES = (
     "date",  # holds a date or a day
     "place",  # holds a place ("in Kunar province")
     "quote",  # quotes someone or says who said it
+    "person",  # names a person with a title or rank ("Brig. Gen. Josef Blotz")
     "rare_name",  # the rarest capitalised word it adds to the question (a person, a village)
     *(f"{kind}_fit" for kind in KINDS),  # holds what the question's kind asks for
     "other_fit",  # holds what a further thing asked asks for ("..., and how many?")
@@ -79,6 +82,7 @@ ADD_FEATURES = (
     "adds_kind",  # kinds of things it holds that the best does not (number, name, date, place)
     "fits",  # it holds what the question's kind asks for
     "adds_asked",  # it holds a kind of thing the question asks for that the best does not
+    "other_period",  # its release is dated in a period the question names and the best's is not
 )
 ADD_DEPTH = 6
 """Further sentences are looked for among this many best candidates."""
@@ -98,6 +102,7 @@ QUESTION_FEATURES = (
     "has_focus",  # the question asks about a word ("which *village*")
     "release_rare_name",  # the rarest new capitalised word of the best candidate's release
     "unseen",  # share of the question's telling words found nowhere in the releases
+    "all_unseen",  # ...all of them: the releases never use a word of it ("football", "cup")
     "unseen_unmatched",  # ...nor near any word of the best candidate's passage
     "period_named",  # the question names a period...
     "period_missed",  # ...and no candidate is dated in it
@@ -144,6 +149,34 @@ _ADDRESSES_READER = re.compile(
 def fold(text: str) -> str:
     """:func:`qa_bot.text.fold`, remembered: each candidate is read by several signals."""
     return _fold(text)
+
+
+_TITLE = re.compile(
+    r"\b(?:(?:Gen|Lt|Col|Maj|Brig|Adm|Capt|Sgt|Cpl|Spc|Pfc|Mr|Mrs|Ms|Dr|Gov|Cmdr|Cdr)\.|"
+    r"Mullah|Haji|Maulawi|Mawlawi|Qari|Sheikh|President|Minister|Ambassador|"
+    r"général|colonel|amiral|capitaine|lieutenant|président|ministre|ambassadeur|M\.|Mme)(?=\s)"
+)
+_PERSON_NAME = re.compile(r"(?:[A-Z]\.\s*)*[A-Z][a-zà-ÿ'’-]+")
+_NOT_NAMES = frozenset(
+    ("Afghan", "Afghanistan", "Taliban", "Haqqani", "ISAF", "NATO", "OTAN", "Coalition",
+     "Karzai's", "District", "Province", "Force", "Forces", "Security")
+)  # fmt: skip
+
+
+def names_person(text: str) -> bool:
+    """A title or rank followed by a name ("Brig. Gen. Josef Blotz", "Mullah Abdul Bari",
+    "le général de division T. Serban"): a person, not an organisation in capitals."""
+    for m in _TITLE.finditer(text):
+        tail = text[m.end() : m.end() + 40]
+        name = _PERSON_NAME.search(tail)
+        if (
+            name
+            and name.group(0) not in _NOT_NAMES
+            and len(tail[: name.start()].split()) <= 4
+            and not re.search(r"[,;:!?]", tail[: name.start()])
+        ):
+            return True
+    return False
 
 
 def holds_person(text: str) -> bool:
@@ -244,7 +277,8 @@ class Query:
     """Each word's IDF in the releases."""
     unseen: tuple[str, ...]
     """Telling words that no release uses."""
-    period: tuple[dt.date, dt.date] | None
+    periods: tuple[tuple[dt.date, dt.date], ...]
+    """The periods it names (:func:`qa_bot.text.find_periods`)."""
     vector: Any
     """Unit-length embedding (numpy)."""
     follow_up: bool = False
@@ -310,6 +344,37 @@ def _matched(words: Sequence[str], present: Sequence[str]) -> list[bool]:
     return [w in have or stem(w) in stems or (len(w) >= 5 and w[:5] in prefixes) for w in words]
 
 
+def proximity(query: Query, present: Sequence[str], align: Any = None) -> float:
+    """How close together two of the question's words stand in the sentence: the best pair's
+    IDF weights (times, across languages, their word-vector similarities) over their
+    distance in words, relative to the two heaviest words side by side (0 to 1)."""
+    words, weights = query.words, query.weights
+    if len(words) < 2 or not present:
+        return 0.0
+    if align is not None:
+        positions, similarities = align(list(words), list(present))
+        found = [[(p, max(0.0, float(s)))] for p, s in zip(positions, similarities, strict=True)]
+    else:
+        stems = [stem(t) for t in present]
+        found = [
+            [
+                (k, 1.0)
+                for k, t in enumerate(present)
+                if t == w or stems[k] == stem(w) or (len(w) >= 5 and t[:5] == w[:5])
+            ]
+            for w in words
+        ]
+    best = 0.0
+    for i in range(len(words)):
+        for j in range(i + 1, len(words)):
+            for pi, si in found[i]:
+                for pj, sj in found[j]:
+                    if pi != pj:
+                        best = max(best, weights[i] * weights[j] * si * sj / abs(pi - pj))
+    first, second = sorted(weights, reverse=True)[:2]
+    return best / (first * second) if first * second else 0.0
+
+
 def overlap(query: Query, present: Sequence[str]) -> float:
     total = sum(query.weights) or 1.0
     hits = _matched(query.words, present)
@@ -323,8 +388,12 @@ def sentence_matrix(
     soft: Any = None,
     near: Any = None,
     rarity: Any = None,
+    align: Any = None,
 ) -> Any:
     """One row of ``SENTENCE_FEATURES`` per candidate (numpy, float64).
+
+    ``align(words, terms) -> (positions, similarities)`` gives, for each of the question's
+    words, where the nearest word of a sentence in another language stands (word vectors).
 
     ``soft(query, sentence_terms) -> float`` gives the IDF-weighted share of the question's
     words that have a near word in the sentence (word vectors); ``near(word, terms) ->
@@ -353,7 +422,7 @@ def sentence_matrix(
         key = (p.release_id, p.start)
         if key not in passage_overlap:
             context = list(_terms(p.text)) + [t for title in c.titles for t in _terms(title)]
-            passage_overlap[key] = overlap(query, context)
+            passage_overlap[key] = _overlap(query, context, p.language, soft)
         row = x[i]
         row[col["dense"]] = dense[i]
         row[col["overlap"]] = overlap(query, s_terms)
@@ -364,6 +433,9 @@ def sentence_matrix(
             row[col["overlap"]] = max(row[col["overlap"]], row[col["soft_overlap"]])
         else:
             row[col["soft_overlap"]] = row[col["overlap"]]
+        row[col["proximity"]] = proximity(
+            query, s_terms, align if s.language != query.language else None
+        )
         row[col["passage_overlap"]] = passage_overlap[key]
         row[col["fused"]] = s.score / top_fused
         row[col["passage_score"]] = p.score / top_passage
@@ -375,7 +447,7 @@ def sentence_matrix(
         row[col["short"]] = float(len(s.text) < 25 or s.text in c.titles)
         row[col["length"]] = min(len(s.text.split()), 80) / 40
         row[col["period"]] = float(
-            bool(query.period and p.date and query.period[0] <= p.date <= query.period[1])
+            bool(p.date and any(lo <= p.date <= hi for lo, hi in query.periods))
         )
         row[col["same_language"]] = float(s.language == query.language)
         row[col["wanted_language"]] = float(query.wanted_language == s.language)
@@ -398,6 +470,7 @@ def sentence_matrix(
         row[col["date"]] = float(holds_date(s.text))
         row[col["place"]] = float(holds_place(s.text))
         row[col["quote"]] = float(bool(_QUOTE.search(s.text)))
+        row[col["person"]] = float(names_person(s.text))
         row[col["rare_name"]] = rare_name(s.text, q_terms, rarity)
         row[col[f"asks_{query.kind}"]] = 1.0
         row[col[f"{query.kind}_fit"]] = kind_fit(query.kind, s.text, query.text)
@@ -405,14 +478,32 @@ def sentence_matrix(
         row[col["other_fit"]] = max(
             (kind_fit(k, s.text, query.text) for k in query.kinds[1:]), default=0.0
         )
-    _release_features(query, candidates, x, col, near)
+    _release_features(query, candidates, x, col, near, soft)
     x[:, col["dense_gap"]] = x[:, col["dense"]] - x[:, col["dense"]].max()
+    languages = np.array([c.sentence.language for c in candidates])
+    for language in set(languages):
+        same = languages == language
+        x[same, col["dense_language_gap"]] = x[same, col["dense"]] - x[same, col["dense"]].max()
     x[:, col["overlap_gap"]] = x[:, col["overlap"]] - x[:, col["overlap"]].max()
     return x
 
 
+def _overlap(query: Query, present: Sequence[str], language: str, soft: Any) -> float:
+    """:func:`overlap`, and in another language than the question's, through translations
+    (word vectors) when they find more."""
+    exact = overlap(query, present)
+    if soft is None or language == query.language:
+        return exact
+    return max(exact, soft(query, present))
+
+
 def _release_features(
-    query: Query, candidates: Sequence[Candidate], x: Any, col: dict[str, int], near: Any
+    query: Query,
+    candidates: Sequence[Candidate],
+    x: Any,
+    col: dict[str, int],
+    near: Any,
+    soft: Any = None,
 ) -> None:
     """What a sentence's release holds: the question's event may be told in the lead while
     the asked fact sits in a later sentence."""
@@ -422,7 +513,7 @@ def _release_features(
     for members in by_release.values():
         words = [t for i in members for t in _terms(candidates[i].sentence.text)]
         words += [t for title in candidates[members[0]].titles for t in _terms(title)]
-        release_overlap = overlap(query, words)
+        release_overlap = _overlap(query, words, candidates[members[0]].passage.language, soft)
         best = max(members, key=lambda i: (x[i, col["dense"]] + x[i, col["overlap"]], -i))
         best_hits = _matched(query.words, _terms(candidates[best].sentence.text))
         total = sum(query.weights) or 1.0
@@ -483,14 +574,16 @@ def question_vector(
         v[q["release_fit"]] = fit[same].max()
         v[q["focus_in_release"]] = x[same, col["focus"]].max()
         v[q["release_rare_name"]] = x[same, col["rare_name"]].max()
-        v[q["period_missed"]] = float(bool(query.period) and not x[:, col["period"]].any())
+        v[q["period_missed"]] = float(bool(query.periods) and not x[:, col["period"]].any())
     total = sum(query.weights) or 1.0
     unseen = set(query.unseen)
     v[q["unseen"]] = (
         sum(w for t, w in zip(query.words, query.weights, strict=True) if t in unseen) / total
     )
+    telling = {t for t in query.words if not t.isdigit()}
+    v[q["all_unseen"]] = float(bool(telling) and telling <= unseen)
     v[q["unseen_unmatched"]] = unseen_unmatched
-    v[q["period_named"]] = float(query.period is not None)
+    v[q["period_named"]] = float(bool(query.periods))
     v[q["follow_up"]] = float(query.follow_up)
     v[q["has_focus"]] = float(query.focus is not None)
     v[q[f"is_{query.kind}"]] = 1.0
@@ -532,5 +625,11 @@ def add_vector(
                 ),
                 default=0.0,
             ),
+            float(bool(_named_in(query, b.passage.date) - _named_in(query, a.passage.date))),
         ]
     )
+
+
+def _named_in(query: Query, date: dt.date | None) -> set[int]:
+    """Which of the periods the question names hold ``date``."""
+    return {i for i, (lo, hi) in enumerate(query.periods) if date and lo <= date <= hi}

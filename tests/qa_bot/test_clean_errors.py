@@ -182,7 +182,7 @@ def test_cli_with_a_model_that_fails_prints_the_answer_once(small_store: Path) -
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.count("a ouvert la réunion") == 2  # the answer, then its quote
-    assert done.stdout.count("[1] ") == 1 and "Note:" in done.stderr
+    assert done.stdout.count("\n[1] ") == 1 and "Note:" in done.stderr  # one list of sources
 
 
 def test_cli_with_a_model_shows_only_checked_markers(small_store: Path, tmp_path: Path) -> None:

@@ -21,6 +21,16 @@ def test_english_question_finds_the_french_release(corpus_app) -> None:  # type:
     assert NATO in ids(found)[:3]
 
 
+def test_two_named_days_boost_both_releases(corpus_app) -> None:  # type: ignore[no-untyped-def]
+    found = corpus_app.retriever.search(
+        "Taliban leaders were targeted in Muqer district, Ghazni, on July 31 and Aug. 8, 2012. "
+        "What happened in each operation?",
+        k=5,
+    )
+    days = {p.date.isoformat() for p in found.passages[:3] if p.date}
+    assert {"2012-07-31", "2012-08-08"} <= days, days
+
+
 def test_french_question_finds_english_releases(corpus_app) -> None:  # type: ignore[no-untyped-def]
     found = corpus_app.retriever.search(
         "Combien d'insurgés les commandos ont-ils tués dans le village de Maya ?", k=5

@@ -47,3 +47,37 @@ def test_a_relative_date_that_opens_a_sentence_keeps_its_capital() -> None:
     assert resolve_relative_dates("Today, forces confirmed it.", day).startswith("On 22 January")
     assert resolve_relative_dates("Hier, les forces.", day, "fr").startswith("Le 21 janvier")
     assert resolve_relative_dates("Forces struck yesterday.", day).endswith("on 21 January 2013.")
+
+
+def _iso(periods):  # type: ignore[no-untyped-def]
+    return [(a.isoformat(), b.isoformat()) for a, b in periods]
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        # a day without its year takes the year written next: a question on two events
+        (
+            "Taliban leaders were targeted in Muqer on July 31 and Aug. 8, 2012. How many?",
+            [("2012-07-31", "2012-07-31"), ("2012-08-08", "2012-08-08")],
+        ),
+        (
+            "in March 2012 and on Dec. 3, 2012",
+            [("2012-03-01", "2012-03-31"), ("2012-12-03", "2012-12-03")],
+        ),
+        ("in March and April 2011", [("2011-03-01", "2011-03-31"), ("2011-04-01", "2011-04-30")]),
+        ("Qui a ouvert la réunion du 28 février 2024 ?", [("2024-02-28", "2024-02-28")]),
+        ("What did ISAF report from Kunduz in July 2010?", [("2010-07-01", "2010-07-31")]),
+        ("en 2011 et 2012", [("2011-01-01", "2011-12-31"), ("2012-01-01", "2012-12-31")]),
+        ("on 2010-07-31", [("2010-07-31", "2010-07-31")]),
+        ("on July 31", []),  # no year: no period
+    ],
+)
+def test_every_period_a_question_names(question: str, expected: list) -> None:  # type: ignore[type-arg]
+    import datetime as dt
+
+    from qa_bot.text import find_period, find_periods
+
+    assert _iso(find_periods(question, newest=dt.date(2013, 1, 1))) == expected
+    first = find_period(question, newest=dt.date(2013, 1, 1))
+    assert (first and _iso([first])) == (expected[:1] or None)
