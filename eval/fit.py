@@ -336,7 +336,9 @@ SENTENCE_RISING = (
     "fused", "period", "who_fit", "when_fit", "where_fit", "count_fit", "list_fit",
 )  # fmt: skip
 """Signals the sentence model may only rise with (LightGBM's monotone constraints): a
-sentence closer to the question, or holding what it asks for, is never a worse answer.
+sentence closer to the question, or holding what it asks for, is never a worse answer (by
+these columns; the per-question gaps, ``dense_gap`` and ``overlap_gap``, are left free: held
+to rise as well, the refit answered the French topics question with another sentence).
 Without them the ranker learnt turns that small changes to the training set undid (the
 headline's "Who opened the meeting?" over the whole corpus went to an ISAF sentence on
 insurgents "meeting" after 400 more questions); with them, on the 1,313 training questions

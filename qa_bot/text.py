@@ -241,11 +241,11 @@ def find_periods(question: str, *, newest: dt.date | None = None) -> tuple[Perio
                 found.append((m.start(), got))
                 taken.append(m.span())
     for m in _MONTHS_YEAR.finditer(q):
-        if any(a < m.end(2) and m.start(2) < b for a, b in taken):
-            continue  # the month of a day ("Aug. 8, 2012")
         year = int(m[3])
-        for name in (m[1], m[2]):
-            if name:
+        for group in (1, 2):
+            name = m[group]
+            # not the month of a day ("Aug. 8, 2012"), nor a year no date has ("May 0000")
+            if name and year and not any(a < m.end(group) and m.start(group) < b for a, b in taken):
                 last = calendar.monthrange(year, MONTHS[name])[1]
                 month = (dt.date(year, MONTHS[name], 1), dt.date(year, MONTHS[name], last))
                 found.append((m.start(), month))

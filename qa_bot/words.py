@@ -36,7 +36,8 @@ class WordMatcher:
         """Embed, in one batch, the words about to be compared."""
         import numpy as np
 
-        missing = [w for w in dict.fromkeys(words) if w not in self._vectors]
+        wanted = list(dict.fromkeys(words))
+        missing = [w for w in wanted if w not in self._vectors]
         if not missing:
             return
         if self.exact:
@@ -48,7 +49,10 @@ class WordMatcher:
         vectors = vectors / norms
         with self._lock:
             if len(self._vectors) + len(missing) > self.limit:
+                # keep the words about to be compared: those already here are not in `missing`
+                kept = {w: self._vectors[w] for w in wanted if w in self._vectors}
                 self._vectors.clear()
+                self._vectors.update(kept)
             for w, v in zip(missing, vectors, strict=True):
                 self._vectors[w] = v
 

@@ -71,6 +71,9 @@ def _iso(periods):  # type: ignore[no-untyped-def]
         ("en 2011 et 2012", [("2011-01-01", "2011-12-31"), ("2012-01-01", "2012-12-31")]),
         ("on 2010-07-31", [("2010-07-31", "2010-07-31")]),
         ("on July 31", []),  # no year: no period
+        # the month of a day is not also the whole month
+        ("on 4 March and April 2012", [("2012-03-04", "2012-03-04"), ("2012-04-01", "2012-04-30")]),
+        ("in May 0000", []),  # no such year: no period, and no error
     ],
 )
 def test_every_period_a_question_names(question: str, expected: list) -> None:  # type: ignore[type-arg]
