@@ -353,9 +353,9 @@ def fit_ranker(xs: list, ys: list, names=None):  # type: ignore[no-untyped-def,t
     import lightgbm
     import numpy as np
 
-    kept = [i for i in range(len(xs)) if len(ys[i])]
     from qa_bot.answering import features as F
 
+    kept = [i for i in range(len(xs)) if len(ys[i])]
     model = lightgbm.LGBMRanker(
         **RANKER,
         monotone_constraints=[int(n in SENTENCE_RISING) for n in names or F.SENTENCE_FEATURES],

@@ -163,7 +163,6 @@ _DAY_MONTH_YEAR = re.compile(
     rf"\b(\d{{1,2}})(?:er|st|nd|rd|th)?\.?\s+({_MONTH_ALT})\.?,?\s+(\d{{4}})\b"
 )
 _MONTH_DAY_YEAR = re.compile(rf"\b({_MONTH_ALT})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b")
-_MONTH_YEAR = re.compile(rf"\b({_MONTH_ALT})\.?\s+(?:de\s+|of\s+)?(\d{{4}})\b")
 _YEAR = re.compile(r"\b(19[5-9]\d|20[0-4]\d)\b")
 _ISO = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
 
@@ -198,14 +197,6 @@ _MONTHS_YEAR = re.compile(
     rf"\b(?:({_MONTH_ALT})\.?\s+(?:and|et|or|ou|to|a|-)\s+)?({_MONTH_ALT})\.?\s+(?:de\s+|of\s+)?(\d{{4}})\b"
 )
 _MONTH_DAY = re.compile(rf"\b({_MONTH_ALT})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?!\d)")
-
-
-def find_period(question: str, *, newest: dt.date | None = None) -> Period | None:
-    """The period a question names ('in July 2010', 'le 28 février 2024', 'en 2011',
-    'last year'), as an inclusive date range; None if it names none. A question that names
-    several ("on July 31 and Aug. 8, 2012") gives the first (:func:`find_periods`)."""
-    found = find_periods(question, newest=newest)
-    return found[0] if found else None
 
 
 def _day(year: int, month: int, day: int) -> Period | None:

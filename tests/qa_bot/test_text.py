@@ -79,8 +79,6 @@ def _iso(periods):  # type: ignore[no-untyped-def]
 def test_every_period_a_question_names(question: str, expected: list) -> None:  # type: ignore[type-arg]
     import datetime as dt
 
-    from qa_bot.text import find_period, find_periods
+    from qa_bot.text import find_periods
 
     assert _iso(find_periods(question, newest=dt.date(2013, 1, 1))) == expected
-    first = find_period(question, newest=dt.date(2013, 1, 1))
-    assert (first and _iso([first])) == (expected[:1] or None)
