@@ -194,9 +194,17 @@ Period = tuple[dt.date, dt.date]
 
 _DAY_MONTH = re.compile(rf"\b(\d{{1,2}})(?:er|st|nd|rd|th)?\.?\s+({_MONTH_ALT})\b\.?")
 _MONTHS_YEAR = re.compile(
-    rf"\b(?:({_MONTH_ALT})\.?\s+(?:and|et|or|ou|to|a|-)\s+)?({_MONTH_ALT})\.?\s+(?:de\s+|of\s+)?(\d{{4}})\b"
+    rf"\b(?:({_MONTH_ALT})\.?(?:\s*[-–]\s*|\s+(?:and|et|or|ou|to|through|until|a|au)\s+))?"
+    rf"({_MONTH_ALT})\.?\s+(?:de\s+|of\s+)?(\d{{4}})\b"
 )
 _MONTH_DAY = re.compile(rf"\b({_MONTH_ALT})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?!\d)")
+
+
+def _year_before(day: dt.date) -> dt.date:
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - 1, day=28)
 
 
 def _day(year: int, month: int, day: int) -> Period | None:
@@ -207,41 +215,111 @@ def _day(year: int, month: int, day: int) -> Period | None:
     return d, d
 
 
+_RANGE = r"(?:-|–|to|through|thru|until|till|a|au|jusqu'?au|jusqu'?a)"
+"""Words that join the two ends of a range ("from June to August", "du 5 au 7 octobre")."""
+_JOINED = re.compile(rf"\s*(?:{_RANGE}|and|et)\s*")
+_BETWEEN = re.compile(r"\b(?:between|entre)\s+(?:the\s+|le\s+)?$")
+_MONTH_DAYS = re.compile(
+    rf"\b({_MONTH_ALT})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\s*(?:{_RANGE}|and)\s*(\d{{1,2}})"
+    r"(?:st|nd|rd|th)?\b(?!\d)"
+)
+_DAYS_MONTH = re.compile(
+    rf"\b(\d{{1,2}})(?:er|st|nd|rd|th)?\s*(?:{_RANGE}|and|et)\s*(\d{{1,2}})"
+    rf"(?:er|st|nd|rd|th)?\.?\s+({_MONTH_ALT})\b\.?"
+)
+_NOT_A_MONTH = re.compile(r"\b(?:may|sept)\b(?!\.|\s*\d)")
+"""'may' and 'sept' in lower case are a month only before a number or as 'sept.': else the
+verb ('the 12 may return') and the French seven ('sept soldats')."""
+
+
 def find_periods(question: str, *, newest: dt.date | None = None) -> tuple[Period, ...]:
     """Every period a question names, in the order written: days ("on July 31 and Aug. 8,
-    2012": a day without its year takes the year written next, else the one before), or
-    else months ("in March and April 2011"), or else years; else a relative period ("last
-    year")."""
-    q = fold(question)
+    2012": a day without its year takes the year written next, else the one before; the
+    year before when it would fall after the day that year is written with: "December 30
+    and January 2, 2012"), or else months ("in March and April 2011"), or else years; else a
+    relative period ("last year"). Two joined as a range ("from June to August 2010",
+    "between 5 and 7 March", "Oct. 5-7, 2012", "du 5 au 7 octobre") are one period."""
+    q = fold(_NOT_A_MONTH.sub(lambda m: "_" * len(m[0]), question))
     years = [(m.start(), int(m[1])) for m in _YEAR.finditer(q)]
 
-    def year_near(at: int) -> int | None:
-        after = [y for pos, y in years if pos > at]
+    def year_near(at: int, end: int) -> tuple[int, bool] | None:
+        """The year a date written from ``at`` to ``end`` takes, and whether it takes it
+        from a date written after it (not its own: "Aug. 8, 2012")."""
+        after = [(pos, y) for pos, y in years if pos > at]
         before = [y for pos, y in years if pos < at]
-        return after[0] if after else (before[-1] if before else None)
+        if after:
+            pos, year = after[0]
+            return year, bool(q[end:pos].strip(" ,."))
+        return (before[-1], False) if before else None
 
-    found: list[tuple[int, Period]] = []
+    # (start, end, period, year taken from a date written after it)
+    spans: list[tuple[int, int, Period, bool]] = []
     taken: list[tuple[int, int]] = []
+
+    def free(a: int, b: int) -> bool:
+        return not any(x < b and a < y for x, y in taken)
+
     for m in _ISO.finditer(q):
         if got := _day(int(m[1]), int(m[2]), int(m[3])):
-            found.append((m.start(), got))
+            spans.append((m.start(), m.end(), got, False))
+    for pattern, month_at, first_at, last_at in ((_MONTH_DAYS, 1, 2, 3), (_DAYS_MONTH, 3, 1, 2)):
+        for m in pattern.finditer(q):
+            near = year_near(*m.span())
+            if near is None:
+                continue
+            days = [_day(near[0], MONTHS[m[month_at]], int(m[at])) for at in (first_at, last_at)]
+            since, until = days
+            if since is None or until is None or since[0] > until[0]:
+                continue
+            connector = q[m.end(first_at) : m.start(last_at)].strip()
+            if connector in ("and", "et") and not _BETWEEN.search(q[: m.start()]):
+                # "on 5 and 7 March": the two days, not the days between
+                spans += [(m.start(), m.end(), day, near[1]) for day in (since, until)]
+            else:
+                spans.append((m.start(), m.end(), (since[0], until[1]), near[1]))
+            taken.append(m.span())
     for pattern, month_at, day_at in ((_DAY_MONTH, 2, 1), (_MONTH_DAY, 1, 2)):
         for m in pattern.finditer(q):
-            year = year_near(m.start())
-            if year is not None and (got := _day(year, MONTHS[m[month_at]], int(m[day_at]))):
-                found.append((m.start(), got))
+            near = year_near(*m.span())
+            if not free(*m.span()) or near is None:
+                continue
+            if got := _day(near[0], MONTHS[m[month_at]], int(m[day_at])):
+                spans.append((m.start(), m.end(), got, near[1]))
                 taken.append(m.span())
     for m in _MONTHS_YEAR.finditer(q):
         year = int(m[3])
         for group in (1, 2):
             name = m[group]
             # not the month of a day ("Aug. 8, 2012"), nor a year no date has ("May 0000")
-            if name and year and not any(a < m.end(group) and m.start(group) < b for a, b in taken):
+            if name and year and free(m.start(group), m.end(group)):
                 last = calendar.monthrange(year, MONTHS[name])[1]
                 month = (dt.date(year, MONTHS[name], 1), dt.date(year, MONTHS[name], last))
-                found.append((m.start(), month))
+                spans.append((m.start(group), m.end(group), month, group == 1))
+    spans.sort()
+    # a day that took the year of a later date but would fall after it is of the year before
+    for i, (a, b, (lo, hi), borrowed) in enumerate(spans):
+        later = [p for _, _, p, _ in spans[i + 1 :] if p[0].year == lo.year]
+        if borrowed and later and lo > later[0][0]:
+            spans[i] = (a, b, (_year_before(lo), _year_before(hi)), borrowed)
+    # two joined as a range: one period from the first's start to the second's end
+    found: list[tuple[int, Period]] = []
+    end = -1
+    for a, b, period, _ in spans:
+        if found and end >= 0:
+            between = q[end:a]
+            start_at, (lo, _) = found[-1]
+            if (
+                _JOINED.fullmatch(between)
+                and lo <= period[0]
+                and (between.strip() not in ("and", "et") or _BETWEEN.search(q[:start_at]))
+            ):
+                found[-1] = (start_at, (lo, period[1]))
+                end = b
+                continue
+        found.append((a, period))
+        end = b
     if found:
-        return tuple(dict.fromkeys(p for _, p in sorted(found)))
+        return tuple(dict.fromkeys(p for _, p in found))
     if years:
         return tuple(dict.fromkeys((dt.date(y, 1, 1), dt.date(y, 12, 31)) for _, y in years))
     if newest is not None:

@@ -23,7 +23,7 @@ from ..text import MONTHS, find_periods, format_date, resolve_relative_dates, te
 from ..types import Answer, Citation, Passage, Turn
 from ..words import WordMatcher
 from . import features as F
-from .question import analyse, asks_several, is_follow_up, wants_language
+from .question import analyse, asks_name, asks_several, is_follow_up, wants_language
 
 ABSTAIN = {
     "en": "The releases do not contain an answer to this question. The nearest releases are:",
@@ -184,6 +184,7 @@ class ExtractiveAnswerer:
             previous=previous,
             cited=cited,
             cited_positions=positions,
+            asks_name=asks_name(q.text),
             wanted_language=wanted,
             focus=F.focus_word(q.text),
             several=asks_several(q.text),

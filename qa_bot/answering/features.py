@@ -65,6 +65,7 @@ SENTENCE_FEATURES = (
     "quote",  # quotes someone or says who said it
     "person",  # names a person with a title or rank ("Brig. Gen. Josef Blotz")
     "rare_name",  # the rarest capitalised word it adds to the question (a person, a village)
+    "name_asked",  # ...when the question asks for a name ("What was the name of ...")
     *(f"{kind}_fit" for kind in KINDS),  # holds what the question's kind asks for
     "other_fit",  # holds what a further thing asked asks for ("..., and how many?")
     *(f"{kind}_overlap" for kind in KINDS),  # overlap, per kind of question
@@ -102,6 +103,8 @@ QUESTION_FEATURES = (
     "focus_in_release",  # the word asked about is in the best candidate's release
     "has_focus",  # the question asks about a word ("which *village*")
     "release_rare_name",  # the rarest new capitalised word of the best candidate's release
+    "asks_name",  # the question asks for a name ("What was the name of ...")
+    "name_missing",  # ...and the best candidate's release holds no rare new name
     "unseen",  # share of the question's telling words found nowhere in the releases
     "all_unseen",  # ...all of them: the releases never use a word of it ("football", "cup")
     "unseen_unmatched",  # ...nor near any word of the best candidate's passage
@@ -289,6 +292,8 @@ class Query:
     """(release, sentence start) the last answer cited (follow-ups)."""
     cited_positions: frozenset[tuple[str, int]] = frozenset()
     """(release, sentence position) the last answer cited (follow-ups)."""
+    asks_name: bool = False
+    """It asks for a name (:func:`qa_bot.answering.question.asks_name`)."""
     wanted_language: str | None = None
     focus: str | None = None
     """The word the question asks about: "which *district*", "how many *kilograms*"."""
@@ -473,6 +478,7 @@ def sentence_matrix(
         row[col["quote"]] = float(bool(_QUOTE.search(s.text)))
         row[col["person"]] = float(names_person(s.text))
         row[col["rare_name"]] = rare_name(s.text, q_terms, rarity)
+        row[col["name_asked"]] = row[col["rare_name"]] * query.asks_name
         row[col[f"asks_{query.kind}"]] = 1.0
         row[col[f"{query.kind}_fit"]] = kind_fit(query.kind, s.text, query.text)
         row[col[f"{query.kind}_overlap"]] = row[col["overlap"]]
@@ -575,6 +581,7 @@ def question_vector(
         v[q["release_fit"]] = fit[same].max()
         v[q["focus_in_release"]] = x[same, col["focus"]].max()
         v[q["release_rare_name"]] = x[same, col["rare_name"]].max()
+        v[q["name_missing"]] = query.asks_name * (1.0 - v[q["release_rare_name"]])
         v[q["period_missed"]] = float(bool(query.periods) and not x[:, col["period"]].any())
     total = sum(query.weights) or 1.0
     unseen = set(query.unseen)
@@ -587,6 +594,7 @@ def question_vector(
     v[q["period_named"]] = float(bool(query.periods))
     v[q["follow_up"]] = float(query.follow_up)
     v[q["has_focus"]] = float(query.focus is not None)
+    v[q["asks_name"]] = float(query.asks_name)
     v[q[f"is_{query.kind}"]] = 1.0
     return v
 

@@ -15,7 +15,7 @@ import pytest
 
 from qa_bot.answering import features as F
 from qa_bot.answering.extractive import ExtractiveAnswerer
-from qa_bot.answering.question import analyse, asks_several
+from qa_bot.answering.question import analyse, asks_name, asks_several
 from qa_bot.fitted import Logistic, Params, load
 from qa_bot.types import Passage, Sentence, Turn
 from tests.fakes import FakeEmbedder
@@ -117,6 +117,34 @@ def test_every_kind_a_question_asks_for() -> None:
     assert analyse("Which Afghan official was the target?").kinds == ("what", "who")
 
 
+def test_a_question_asking_for_a_name_is_known() -> None:
+    for question in (
+        "What was the name of the Taliban leader captured near Nagzhan?",
+        "What were the names of the five insurgents killed?",
+        "What is the full first name of Major General T. Serban?",
+        "Comment s'appelait le commandant taliban ?",
+        "Quel est le nom du chef taliban arrêté le 3 décembre 2012 ?",
+    ):
+        assert asks_name(question), question
+    for question in ("Who opened the meeting?", "How many were named?", "Name the operation."):
+        assert not asks_name(question), question
+
+
+def test_a_name_asked_and_missing_from_the_release_is_a_sign_to_refuse() -> None:
+    """Asked for a name, a release whose candidates hold no rare capitalised word (the
+    leader is never named) scores ``name_missing``; one naming him does not."""
+    unnamed = _passage("r1", ["A Taliban leader was captured near Nagzhan."])
+    named = _passage("r2", ["Forces captured Mullah Zarif near Nagzhan."])
+    col = F.QUESTION_FEATURES.index("name_missing")
+    answerer = ExtractiveAnswerer(
+        library=RareLibrary([unnamed, named]), params=_params({"rare_name": 5.0}, add=-5.0)
+    )
+    question = "What was the name of the Taliban leader captured near Nagzhan?"
+    assert answerer.score(question, [unnamed]).question[col] == 1.0
+    assert answerer.score(question, [named]).question[col] == 0.0
+    assert answerer.score("Who was captured near Nagzhan?", [unnamed]).question[col] == 0.0
+
+
 def test_a_sentence_holding_a_further_thing_asked_adds_to_the_answer() -> None:
     q = analyse("When did the patrol repel the attack, and how many insurgents were killed?")
     query = F.Query(
@@ -178,6 +206,13 @@ class FakeLibrary:
 
     def release_passages(self, release_id: str) -> list[Passage]:
         return [p for p in self.passages if p.release_id == release_id]
+
+
+class RareLibrary(FakeLibrary):
+    """Names are rare, every other word common."""
+
+    def rarity(self, term: str) -> float:
+        return 1.0 if term in {"mullah", "zarif"} else 0.1
 
 
 def _passage(rid: str, texts: list[str], start: int = 0) -> Passage:

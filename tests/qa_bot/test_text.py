@@ -74,6 +74,34 @@ def _iso(periods):  # type: ignore[no-untyped-def]
         # the month of a day is not also the whole month
         ("on 4 March and April 2012", [("2012-03-04", "2012-03-04"), ("2012-04-01", "2012-04-30")]),
         ("in May 0000", []),  # no such year: no period, and no error
+        # a range is one period, its ends included
+        ("from June to August 2010", [("2010-06-01", "2010-08-31")]),
+        ("between June and August 2010", [("2010-06-01", "2010-08-31")]),
+        ("de juin à août 2010", [("2010-06-01", "2010-08-31")]),
+        ("June-August 2010", [("2010-06-01", "2010-08-31")]),
+        ("on Dec. 21-22, 2009", [("2009-12-21", "2009-12-22")]),
+        ("dans la nuit du 16 au 17 novembre 2010", [("2010-11-16", "2010-11-17")]),
+        ("between 5 and 7 March 2012", [("2012-03-05", "2012-03-07")]),
+        ("on 5 and 7 March 2012", [("2012-03-05", "2012-03-05"), ("2012-03-07", "2012-03-07")]),
+        # across New Year a day takes the year before the one written after it
+        ("between December 30 and January 2, 2012", [("2011-12-30", "2012-01-02")]),
+        (
+            "the Dec. 20, 2010 release: detained since Dec. 1, and in January 2011",
+            [
+                ("2010-12-20", "2010-12-20"),
+                ("2010-12-01", "2010-12-01"),
+                ("2011-01-01", "2011-01-31"),
+            ],
+        ),
+        (
+            "Selon la confirmation du 25 août 2012, détenu le 19 août",
+            [("2012-08-25", "2012-08-25"), ("2012-08-19", "2012-08-19")],
+        ),
+        # 'may' the verb and 'sept' the number are not months
+        ("Which of the 12 may return in 2012?", [("2012-01-01", "2012-12-31")]),
+        ("sept soldats en 2011", [("2011-01-01", "2011-12-31")]),
+        ("what happened on may 5, 2012", [("2012-05-05", "2012-05-05")]),
+        ("le 12 sept. 2011", [("2011-09-12", "2011-09-12")]),
     ],
 )
 def test_every_period_a_question_names(question: str, expected: list) -> None:  # type: ignore[type-arg]
