@@ -157,8 +157,8 @@ def qa_bot(*args: str) -> list[str]:
 
 # ------------------------------------------------------------------ in this process
 def raw_rate(paths: list[Path], sample: int) -> float:
-    """Sentences per second of the default embedder alone, warm, on a sample of the
-    sentences of ``paths`` (the same share of each file)."""
+    """Sentences per second of the default embedder alone, warm, on the sentences of
+    releases drawn at random (seeded) from all the files of ``paths``."""
     from ingest.chunking import Chunker
     from ingest.loaders import RawRelease, discover, load_file
     from ingest.metadata import build_release

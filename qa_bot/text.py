@@ -201,10 +201,37 @@ _MONTH_DAY = re.compile(rf"\b({_MONTH_ALT})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?
 
 
 def _year_before(day: dt.date) -> dt.date:
+    if day.year <= dt.MINYEAR:
+        return day
     try:
         return day.replace(year=day.year - 1)
     except ValueError:  # 29 February
         return day.replace(year=day.year - 1, day=28)
+
+
+def _ranges(q: str, spans: list[Span]) -> list[Period]:
+    """The periods of ``spans`` (in the order written), two joined as a range made one. A
+    range goes forward: its first end, when it took its year from the second ("December 30
+    to January 2, 2012"), is of the year before if it would fall after it."""
+    found: list[tuple[int, Period]] = []
+    end = -1
+    for a, b, period, _ in spans:
+        if found:
+            between = q[end:a]
+            start_at, (lo, hi) = found[-1]
+            if _JOINED.fullmatch(between) and (
+                between.strip() not in ("and", "et") or _BETWEEN.search(q[:start_at])
+            ):
+                borrowed = next(s[3] for s in spans if s[0] == start_at)
+                if lo > period[0] and borrowed and lo.year == period[0].year:
+                    lo = _year_before(lo)
+                if lo <= period[0]:
+                    found[-1] = (start_at, (lo, period[1]))
+                    end = b
+                    continue
+        found.append((a, period))
+        end = b
+    return [p for _, p in found]
 
 
 def _day(year: int, month: int, day: int) -> Period | None:
@@ -217,43 +244,50 @@ def _day(year: int, month: int, day: int) -> Period | None:
 
 _RANGE = r"(?:-|–|to|through|thru|until|till|a|au|jusqu'?au|jusqu'?a)"
 """Words that join the two ends of a range ("from June to August", "du 5 au 7 octobre")."""
-_JOINED = re.compile(rf"\s*(?:{_RANGE}|and|et)\s*")
+_JOINED = re.compile(rf"\s*(?:{_RANGE}|and|et)\s*(?:(?:the|le)\s+)?")
 _BETWEEN = re.compile(r"\b(?:between|entre)\s+(?:the\s+|le\s+)?$")
 _MONTH_DAYS = re.compile(
     rf"\b({_MONTH_ALT})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\s*(?:{_RANGE}|and)\s*(\d{{1,2}})"
     r"(?:st|nd|rd|th)?\b(?!\d)"
 )
 _DAYS_MONTH = re.compile(
-    rf"\b(\d{{1,2}})(?:er|st|nd|rd|th)?\s*(?:{_RANGE}|and|et)\s*(\d{{1,2}})"
+    rf"\b(\d{{1,2}})(?:er|st|nd|rd|th)?\s*(?:{_RANGE}|and|et)\s*(?:le\s+|the\s+)?(\d{{1,2}})"
     rf"(?:er|st|nd|rd|th)?\.?\s+({_MONTH_ALT})\b\.?"
 )
-_NOT_A_MONTH = re.compile(r"\b(?:may|sept)\b(?!\.|\s*\d)")
-"""'may' and 'sept' in lower case are a month only before a number or as 'sept.': else the
-verb ('the 12 may return') and the French seven ('sept soldats')."""
+_NOT_A_MONTH = re.compile(
+    r"\b(?:may|sept)\b(?=\s+(?!(?:and|or|to|through|until|et|ou|au|a|in|at|on|of|de|en|du)\b)"
+    r"[^\W\d_])"
+)
+"""'may' and 'sept' in lower case followed by a word that does not go with a month: the verb
+('the 12 may return') and the French seven ('sept soldats'), not months."""
+Span = tuple[int, int, Period, bool]
+"""Where a date is written (start, end: with its own year), its period, and whether it
+took its year from a date written after it."""
 
 
 def find_periods(question: str, *, newest: dt.date | None = None) -> tuple[Period, ...]:
     """Every period a question names, in the order written: days ("on July 31 and Aug. 8,
-    2012": a day without its year takes the year written next, else the one before; the
-    year before when it would fall after the day that year is written with: "December 30
-    and January 2, 2012"), or else months ("in March and April 2011"), or else years; else a
-    relative period ("last year"). Two joined as a range ("from June to August 2010",
-    "between 5 and 7 March", "Oct. 5-7, 2012", "du 5 au 7 octobre") are one period."""
+    2012": a day without its year takes the year written next, else the one before), or
+    else months ("in March and April 2011"), or else years; else a relative period ("last
+    year"). Two joined as a range ("from June to August 2010", "between 5 and 7 March",
+    "Oct. 5-7, 2012", "du 5 au 7 octobre", "from 2010 to 2012") are one period, and a range
+    goes forward: "between December 30 and January 2, 2012" starts in 2011."""
     q = fold(_NOT_A_MONTH.sub(lambda m: "_" * len(m[0]), question))
     years = [(m.start(), int(m[1])) for m in _YEAR.finditer(q)]
 
-    def year_near(at: int, end: int) -> tuple[int, bool] | None:
-        """The year a date written from ``at`` to ``end`` takes, and whether it takes it
-        from a date written after it (not its own: "Aug. 8, 2012")."""
+    def year_near(at: int, end: int) -> tuple[int, bool, int] | None:
+        """The year a date written from ``at`` to ``end`` takes, whether it takes it from
+        a date written after it (not its own, as in "Aug. 8, 2012"), and where the date
+        ends with its own year."""
         after = [(pos, y) for pos, y in years if pos > at]
         before = [y for pos, y in years if pos < at]
         if after:
             pos, year = after[0]
-            return year, bool(q[end:pos].strip(" ,."))
-        return (before[-1], False) if before else None
+            borrowed = bool(q[end:pos].strip(" ,."))
+            return year, borrowed, end if borrowed else pos + 4
+        return (before[-1], False, end) if before else None
 
-    # (start, end, period, year taken from a date written after it)
-    spans: list[tuple[int, int, Period, bool]] = []
+    spans: list[Span] = []
     taken: list[tuple[int, int]] = []
 
     def free(a: int, b: int) -> bool:
@@ -274,9 +308,9 @@ def find_periods(question: str, *, newest: dt.date | None = None) -> tuple[Perio
             connector = q[m.end(first_at) : m.start(last_at)].strip()
             if connector in ("and", "et") and not _BETWEEN.search(q[: m.start()]):
                 # "on 5 and 7 March": the two days, not the days between
-                spans += [(m.start(), m.end(), day, near[1]) for day in (since, until)]
+                spans += [(m.start(), near[2], day, near[1]) for day in (since, until)]
             else:
-                spans.append((m.start(), m.end(), (since[0], until[1]), near[1]))
+                spans.append((m.start(), near[2], (since[0], until[1]), near[1]))
             taken.append(m.span())
     for pattern, month_at, day_at in ((_DAY_MONTH, 2, 1), (_MONTH_DAY, 1, 2)):
         for m in pattern.finditer(q):
@@ -284,7 +318,7 @@ def find_periods(question: str, *, newest: dt.date | None = None) -> tuple[Perio
             if not free(*m.span()) or near is None:
                 continue
             if got := _day(near[0], MONTHS[m[month_at]], int(m[day_at])):
-                spans.append((m.start(), m.end(), got, near[1]))
+                spans.append((m.start(), near[2], got, near[1]))
                 taken.append(m.span())
     for m in _MONTHS_YEAR.finditer(q):
         year = int(m[3])
@@ -294,34 +328,14 @@ def find_periods(question: str, *, newest: dt.date | None = None) -> tuple[Perio
             if name and year and free(m.start(group), m.end(group)):
                 last = calendar.monthrange(year, MONTHS[name])[1]
                 month = (dt.date(year, MONTHS[name], 1), dt.date(year, MONTHS[name], last))
-                spans.append((m.start(group), m.end(group), month, group == 1))
-    spans.sort()
-    # a day that took the year of a later date but would fall after it is of the year before
-    for i, (a, b, (lo, hi), borrowed) in enumerate(spans):
-        later = [p for _, _, p, _ in spans[i + 1 :] if p[0].year == lo.year]
-        if borrowed and later and lo > later[0][0]:
-            spans[i] = (a, b, (_year_before(lo), _year_before(hi)), borrowed)
-    # two joined as a range: one period from the first's start to the second's end
-    found: list[tuple[int, Period]] = []
-    end = -1
-    for a, b, period, _ in spans:
-        if found and end >= 0:
-            between = q[end:a]
-            start_at, (lo, _) = found[-1]
-            if (
-                _JOINED.fullmatch(between)
-                and lo <= period[0]
-                and (between.strip() not in ("and", "et") or _BETWEEN.search(q[:start_at]))
-            ):
-                found[-1] = (start_at, (lo, period[1]))
-                end = b
-                continue
-        found.append((a, period))
-        end = b
+                spans.append(
+                    (m.start(group), m.end(group) if group == 1 else m.end(), month, group == 1)
+                )
+    if not spans:
+        spans = [(pos, pos + 4, (dt.date(y, 1, 1), dt.date(y, 12, 31)), False) for pos, y in years]
+    found = _ranges(q, sorted(spans))
     if found:
-        return tuple(dict.fromkeys(p for _, p in found))
-    if years:
-        return tuple(dict.fromkeys((dt.date(y, 1, 1), dt.date(y, 12, 31)) for _, y in years))
+        return tuple(dict.fromkeys(found))
     if newest is not None:
         if re.search(r"\b(last year|l annee derniere|l'annee derniere)\b", q):
             return ((dt.date(newest.year - 1, 1, 1), dt.date(newest.year - 1, 12, 31)),)

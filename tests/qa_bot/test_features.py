@@ -124,9 +124,20 @@ def test_a_question_asking_for_a_name_is_known() -> None:
         "What is the full first name of Major General T. Serban?",
         "Comment s'appelait le commandant taliban ?",
         "Quel est le nom du chef taliban arrêté le 3 décembre 2012 ?",
+        "What’s his name?",
+        "What was the operation called?",
+        "What was the code name of the operation?",
+        "Comment se nommait le chef ?",
+        "Quel est le prénom du général ?",
     ):
         assert asks_name(question), question
-    for question in ("Who opened the meeting?", "How many were named?", "Name the operation."):
+    for question in (
+        "Who opened the meeting?",
+        "How many were named?",
+        "Name the operation.",
+        "Which village was called a safe haven?",
+        "What did the general call for?",
+    ):
         assert not asks_name(question), question
 
 

@@ -86,21 +86,29 @@ def _iso(periods):  # type: ignore[no-untyped-def]
         # across New Year a day takes the year before the one written after it
         ("between December 30 and January 2, 2012", [("2011-12-30", "2012-01-02")]),
         (
-            "the Dec. 20, 2010 release: detained since Dec. 1, and in January 2011",
-            [
-                ("2010-12-20", "2010-12-20"),
-                ("2010-12-01", "2010-12-01"),
-                ("2011-01-01", "2011-01-31"),
-            ],
-        ),
-        (
             "Selon la confirmation du 25 août 2012, détenu le 19 août",
             [("2012-08-25", "2012-08-25"), ("2012-08-19", "2012-08-19")],
         ),
+        ("du 30 décembre 2011 au 2 janvier 2012", [("2011-12-30", "2012-01-02")]),
+        ("from March 5, 2012 to March 7, 2012", [("2012-03-05", "2012-03-07")]),
+        ("entre le 5 et le 7 mars 2012", [("2012-03-05", "2012-03-07")]),
+        ("between 2010 and 2012", [("2010-01-01", "2012-12-31")]),
+        # only a range goes forward: days merely listed or far apart keep their year
+        (
+            "What did ISAF say on 15 June about the May 2012 attack?",
+            [("2012-06-15", "2012-06-15"), ("2012-05-01", "2012-05-31")],
+        ),
+        (
+            "on Aug. 8 and July 31, 2012",
+            [("2012-08-08", "2012-08-08"), ("2012-07-31", "2012-07-31")],
+        ),
+        ("December to January 0001", [("0001-12-01", "0001-12-31"), ("0001-01-01", "0001-01-31")]),
         # 'may' the verb and 'sept' the number are not months
         ("Which of the 12 may return in 2012?", [("2012-01-01", "2012-12-31")]),
         ("sept soldats en 2011", [("2011-01-01", "2011-12-31")]),
         ("what happened on may 5, 2012", [("2012-05-05", "2012-05-05")]),
+        ("in may and june 2012", [("2012-05-01", "2012-05-31"), ("2012-06-01", "2012-06-30")]),
+        ("what happened on 5 may in kandahar in 2012", [("2012-05-05", "2012-05-05")]),
         ("le 12 sept. 2011", [("2011-09-12", "2011-09-12")]),
     ],
 )
