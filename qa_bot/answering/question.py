@@ -103,12 +103,9 @@ def wants_language(text: str) -> str | None:
 
 
 _NAME_ASKED = re.compile(
-    r"\b(what|which)('s|\s+(was|were|is|are))\s+(the\s+|his\s+|her\s+|its\s+|their\s+)"
-    r"((full|first|last|code)\s+){0,2}(names?|surnames?)\b|"
-    r"\bwhat\s+(was|were|is|are)\s+(the\s+)?[\w' -]{1,40}\bcalled\s*\?|"
-    r"\bcode\s*names?\b|'s\s+(full\s+)?names?\b|"
-    r"\bcomment\s+(s.appel|se\s+nomm|il\s+s.appel|elle\s+s.appel)|\bquel\s+nom\b|"
-    r"\bquel(le)?s?\s+(est|etait|sont|etaient)\s+(le|les|son|sa|leurs?)\s+(noms?|prenoms?)\b"
+    r"\b(what|which)\s+(was|were|is|are)\s+(the\s+|his\s+|her\s+|their\s+)"
+    r"((full|first|last)\s+){0,2}names?\b|\bcomment\s+s.appel|"
+    r"\bquel(le)?s?\s+(est|etait|sont|etaient)\s+(le|les|son|leurs?)\s+noms?\b"
 )
 
 

@@ -124,11 +124,6 @@ def test_a_question_asking_for_a_name_is_known() -> None:
         "What is the full first name of Major General T. Serban?",
         "Comment s'appelait le commandant taliban ?",
         "Quel est le nom du chef taliban arrêté le 3 décembre 2012 ?",
-        "What’s his name?",
-        "What was the operation called?",
-        "What was the code name of the operation?",
-        "Comment se nommait le chef ?",
-        "Quel est le prénom du général ?",
     ):
         assert asks_name(question), question
     for question in (
