@@ -10,6 +10,7 @@ earlier turns, which are not timed): all answered once to warm up, then 3 timed 
 
 from __future__ import annotations
 
+import argparse
 import json
 import statistics
 import subprocess
@@ -35,6 +36,11 @@ def line(name: str, values: list[float], goal: str) -> str:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "store", nargs="?", type=Path, help="a store of the corpus (else one is made)"
+    )
+    args = parser.parse_args()
     from ingest.pipeline import build_ingestor
     from qa_bot.app import build_app
     from qa_bot.settings import load_settings
@@ -46,12 +52,13 @@ def main() -> None:
         if x.strip()
     ]
     with tempfile.TemporaryDirectory() as tmp:
-        if len(sys.argv) > 1:
-            store = Path(sys.argv[1])
+        if args.store is not None:
+            store = args.store
         else:
             store = Path(tmp) / "store"
             build_ingestor(build_app(load_settings(store=store))).run([SHARED / "corpus"])
-        app = build_app(load_settings(store=store, generator="extractive"))
+        # an existing store only: a mistyped path is not made into an empty one
+        app = build_app(load_settings(store=store, generator="extractive"), create=False)
         qa = app.qa("extractive")
         releases = app.store.count_releases()
 
