@@ -200,40 +200,6 @@ _MONTHS_YEAR = re.compile(
 _MONTH_DAY = re.compile(rf"\b({_MONTH_ALT})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?!\d)")
 
 
-def _year_before(day: dt.date) -> dt.date:
-    if day.year <= dt.MINYEAR:
-        return day
-    try:
-        return day.replace(year=day.year - 1)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year - 1, day=28)
-
-
-def _ranges(q: str, spans: list[Span]) -> list[Period]:
-    """The periods of ``spans`` (in the order written), two joined as a range made one. A
-    range goes forward: its first end, when it took its year from the second ("December 30
-    to January 2, 2012"), is of the year before if it would fall after it."""
-    found: list[tuple[int, Period]] = []
-    end = -1
-    for a, b, period, _ in spans:
-        if found:
-            between = q[end:a]
-            start_at, (lo, hi) = found[-1]
-            if _JOINED.fullmatch(between) and (
-                between.strip() not in ("and", "et") or _BETWEEN.search(q[:start_at])
-            ):
-                borrowed = next(s[3] for s in spans if s[0] == start_at)
-                if lo > period[0] and borrowed and lo.year == period[0].year:
-                    lo = _year_before(lo)
-                if lo <= period[0]:
-                    found[-1] = (start_at, (lo, period[1]))
-                    end = b
-                    continue
-        found.append((a, period))
-        end = b
-    return [p for _, p in found]
-
-
 def _day(year: int, month: int, day: int) -> Period | None:
     try:
         d = dt.date(year, month, day)
@@ -263,6 +229,39 @@ _NOT_A_MONTH = re.compile(
 Span = tuple[int, int, Period, bool]
 """Where a date is written (start, end: with its own year), its period, and whether it
 took its year from a date written after it."""
+
+
+def _year_before(day: dt.date) -> dt.date:
+    if day.year <= dt.MINYEAR:
+        return day
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - 1, day=28)
+
+
+def _ranges(q: str, spans: list[Span]) -> list[Period]:
+    """The periods of ``spans`` (in the order written), two joined as a range made one. A
+    range goes forward: its first end, when it took its year from the second ("December 30
+    to January 2, 2012"), is of the year before if it would fall after it."""
+    found: list[tuple[int, Period, bool]] = []  # start, period, year taken from after it
+    end = -1
+    for a, b, period, borrowed in spans:
+        if found:
+            between = q[end:a]
+            start_at, (lo, _), first_borrowed = found[-1]
+            if _JOINED.fullmatch(between) and (
+                between.strip() not in ("and", "et") or _BETWEEN.search(q[:start_at])
+            ):
+                if lo > period[0] and first_borrowed and lo.year == period[0].year:
+                    lo = _year_before(lo)
+                if lo <= period[0]:
+                    found[-1] = (start_at, (lo, period[1]), first_borrowed)
+                    end = b
+                    continue
+        found.append((a, period, borrowed))
+        end = b
+    return [p for _, p, _ in found]
 
 
 def find_periods(question: str, *, newest: dt.date | None = None) -> tuple[Period, ...]:
@@ -301,8 +300,9 @@ def find_periods(question: str, *, newest: dt.date | None = None) -> tuple[Perio
             near = year_near(*m.span())
             if near is None:
                 continue
-            days = [_day(near[0], MONTHS[m[month_at]], int(m[at])) for at in (first_at, last_at)]
-            since, until = days
+            since, until = (
+                _day(near[0], MONTHS[m[month_at]], int(m[at])) for at in (first_at, last_at)
+            )
             if since is None or until is None or since[0] > until[0]:
                 continue
             connector = q[m.end(first_at) : m.start(last_at)].strip()
