@@ -11,6 +11,7 @@ Prints, on the same sentences (the chunks the pipeline embeds):
 
 from __future__ import annotations
 
+import argparse
 import sys
 import tempfile
 import time
@@ -27,7 +28,11 @@ def main() -> None:
     from qa_bot.settings import load_settings
 
     root = Path(__file__).resolve().parent.parent
-    paths = [Path(p) for p in sys.argv[1:]] or [root.parent / "shared" / "corpus"]
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "paths", nargs="*", type=Path, help="release files or folders (default: ../shared/corpus)"
+    )
+    paths = parser.parse_args().paths or [root.parent / "shared" / "corpus"]
 
     with tempfile.TemporaryDirectory() as tmp:
         app = build_app(load_settings(store=Path(tmp) / "store", cache_dir=Path(tmp) / "cache"))
@@ -38,6 +43,12 @@ def main() -> None:
         files, _, _ = discover(paths)
         raws = [r for f in files for r in load_file(f) if isinstance(r, RawRelease)]
         sentences = [c.text for raw in raws for c in chunker.chunk(build_release(raw), "bench")]
+        if not sentences:
+            missing = [str(p) for p in paths if not p.exists()]
+            sys.exit(
+                f"no release to ingest under {' '.join(map(str, paths))}"
+                + (f" ({', '.join(missing)}: no such file or folder)" if missing else "")
+            )
 
         raw_embedder = UseMultilingualEmbedder()
         raw_embedder.embed(["warm up"])
