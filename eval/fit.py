@@ -432,19 +432,23 @@ def fit_trees(xs: list, ys: list, names, scale: tuple[float, float]):  # type: i
     return Trees.from_json(data, tuple(names)), data
 
 
-def out_of_fold_scores(xs: list, ys: list, names=None) -> list:  # type: ignore[no-untyped-def,type-arg]
-    """Each question's ranking scores from the ranker fitted on the other folds."""
+def out_of_fold_scores(xs: list, ys: list, names=None, parts=None):  # type: ignore[no-untyped-def,type-arg]
+    """Each question's ranking scores from the ranker fitted on the other folds; with
+    ``parts`` (each question's part feature matrices), (scores, part scores)."""
     import numpy as np
 
     fold_of = folds(len(xs))
     oof: list = [None] * len(xs)
+    oof_parts: list = [()] * len(xs)
     for k in range(FOLDS):
         train = [i for i in range(len(xs)) if fold_of[i] != k]
         booster = fit_ranker([xs[i] for i in train], [ys[i] for i in train], names)
         for i in range(len(xs)):
             if fold_of[i] == k:
                 oof[i] = booster.predict(xs[i]) if len(xs[i]) else np.zeros(0)
-    return oof
+                if parts:
+                    oof_parts[i] = tuple(booster.predict(px) for px in parts[i])
+    return oof if parts is None else (oof, oof_parts)
 
 
 REFUSAL_SIGNS = {
@@ -480,15 +484,23 @@ def fit_refusal(qx, qy):  # type: ignore[no-untyped-def]
         x[:, wrong] = 0.0  # a constant column: its weight is 0
 
 
-def out_of_fold(xs: list, ys: list) -> tuple[list, tuple[float, float]]:  # type: ignore[type-arg]
+def out_of_fold(xs: list, ys: list, parts=None):  # type: ignore[no-untyped-def,type-arg]
     """Each question's sentence probabilities from the sentence model fitted on the other
     folds (``xs``, ``ys``: one feature matrix and one label vector per question), calibrated
-    on those out-of-fold scores; and that calibration (slope, intercept)."""
+    on those out-of-fold scores; and that calibration (slope, intercept). With ``parts``
+    (the feature matrices of the things each question asks), their probabilities too."""
     import numpy as np
 
-    scores = out_of_fold_scores(xs, ys)
+    scores, part_scores = out_of_fold_scores(xs, ys, parts=parts or [()] * len(xs))
     slope, intercept = calibration(scores, ys)
-    return [1 / (1 + np.exp(-(slope * s + intercept))) for s in scores], (slope, intercept)
+
+    def prob(s):  # type: ignore[no-untyped-def]
+        return 1 / (1 + np.exp(-(slope * s + intercept)))
+
+    probabilities = [prob(s) for s in scores]
+    if parts is None:
+        return probabilities, (slope, intercept)
+    return probabilities, [tuple(prob(s) for s in p) for p in part_scores], (slope, intercept)
 
 
 def fit_answerer(data: list[Example]) -> dict:
@@ -500,7 +512,7 @@ def fit_answerer(data: list[Example]) -> dict:
     xs = [e.scored.x for e in data]  # type: ignore[attr-defined]
     ys = [np.array(e.labels) for e in data]
     # out-of-fold sentence probabilities: what the refusal model and the selection see
-    oof, scale = out_of_fold(xs, ys)
+    oof, oof_parts, scale = out_of_fold(xs, ys, [e.scored.parts for e in data])  # type: ignore[attr-defined]
     _, sentence = fit_trees(xs, ys, F.SENTENCE_FEATURES, scale)
 
     def qvec(i: int, probabilities) -> np.ndarray:  # type: ignore[no-untyped-def]
@@ -535,11 +547,11 @@ def fit_answerer(data: list[Example]) -> dict:
     return {
         "sentence": sentence,
         "abstain": {**logistic_json(abstain), "threshold": best_t},
-        "add": fit_add(data, oof, refuse < best_t),
+        "add": fit_add(data, oof, oof_parts, refuse < best_t),
     }
 
 
-def fit_add(data: list[Example], oof: list, answered) -> dict:  # type: ignore[no-untyped-def]
+def fit_add(data: list[Example], oof: list, oof_parts: list, answered) -> dict:  # type: ignore[no-untyped-def]
     """The model of "this further candidate adds a must_include string the best one lacks",
     then its threshold and the most sentences an answer takes: the best must_include
     accuracy over the answerable questions answered, answers kept within MEDIAN_WORDS and
@@ -551,8 +563,8 @@ def fit_add(data: list[Example], oof: list, answered) -> dict:  # type: ignore[n
     from qa_bot.answering.extractive import choose, further
 
     cases = [
-        (e, dataclasses.replace(e.scored, probabilities=probabilities))  # type: ignore[type-var]
-        for e, probabilities, ok in zip(data, oof, answered, strict=True)
+        (e, dataclasses.replace(e.scored, probabilities=probabilities, part_probabilities=parts))  # type: ignore[type-var]
+        for e, probabilities, parts, ok in zip(data, oof, oof_parts, answered, strict=True)
         if e.row.get("type") != "unanswerable" and ok and len(probabilities)
     ]
     rows, labels = [], []

@@ -20,6 +20,7 @@ is returned (a few recent ones are kept).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import threading
 import time
@@ -283,14 +284,46 @@ class Retriever:
         query: str | None = None,
     ) -> Retrieved:
         """The ``k`` best passages for ``question`` (``query``, if given, is what is matched:
-        a follow-up rewritten with its context)."""
+        a follow-up rewritten with its context). For a question that asks several things
+        (:func:`~qa_bot.answering.question.split_question`), the best passage for each
+        thing comes right after the best for the whole: a question about two events often
+        matches one of them far better than the other."""
+        from .answering.question import split_question
+
+        started = time.perf_counter()
+        found = self._search(question, k, filters, prefer, query)
+        parts = split_question(question) if query in (None, question) else ()
+        if not parts:
+            return found
+        bests = [
+            self._search(p.text, 1, filters, prefer, None, p.periods(self.newest)).passages
+            for p in parts
+        ]
+        merged: dict[tuple[str, int], Passage] = {}
+        for passage in [*found.passages[:1], *(b[0] for b in bests if b), *found.passages]:
+            merged.setdefault((passage.release_id, passage.start), passage)
+        return dataclasses.replace(
+            found,
+            passages=tuple(merged.values())[:k],
+            ms=(time.perf_counter() - started) * 1000,
+        )
+
+    def _search(
+        self,
+        question: str,
+        k: int,
+        filters: Filters | None,
+        prefer: Sequence[str],
+        query: str | None,
+        periods: tuple[tuple[dt.date, dt.date], ...] = (),
+    ) -> Retrieved:
         started = time.perf_counter()
         self.refresh()
         snap = self.snapshot
         filters = filters or Filters()
         cfg = self.config
         text = query or question
-        periods = find_periods(question, newest=self.newest)
+        periods = periods or find_periods(question, newest=self.newest)
         period = periods[0] if periods else None
         if not snap.n:
             return Retrieved((), period, (time.perf_counter() - started) * 1000)

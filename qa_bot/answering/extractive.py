@@ -19,11 +19,18 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ..fitted import Params, load
-from ..text import MONTHS, find_periods, format_date, resolve_relative_dates, terms
+from ..text import MONTHS, Period, find_periods, format_date, resolve_relative_dates, terms
 from ..types import Answer, Citation, Passage, Turn
 from ..words import WordMatcher
 from . import features as F
-from .question import analyse, asks_name, asks_several, is_follow_up, wants_language
+from .question import (
+    analyse,
+    asks_name,
+    asks_several,
+    is_follow_up,
+    split_question,
+    wants_language,
+)
 
 ABSTAIN = {
     "en": "The releases do not contain an answer to this question. The nearest releases are:",
@@ -76,6 +83,11 @@ class Scored:
     """Question features."""
     refuse: float
     """Probability that the releases do not answer."""
+    parts: tuple[Any, ...] = ()
+    """For a question that asks several things (:func:`~.question.split_question`), the
+    sentence features of the candidates for each thing asked..."""
+    part_probabilities: tuple[Any, ...] = ()
+    """...and each candidate's probability of answering it."""
 
 
 class ExtractiveAnswerer:
@@ -132,7 +144,27 @@ class ExtractiveAnswerer:
         unmatched = self._unseen_unmatched(query, candidates, probabilities)
         qv = F.question_vector(query, candidates, x, probabilities, unmatched)
         refuse = float(self.params.abstain.probability(qv[None, :])[0])
-        return Scored(query, tuple(candidates), x, probabilities, qv, refuse)
+        parts = tuple(
+            F.sentence_matrix(
+                self.query(part.text, history, periods=part.periods(self.library.newest)),
+                candidates,
+                soft=self._soft,
+                near=self._near,
+                rarity=self.library.rarity,
+                align=self._align,
+            )
+            for part in (split_question(question) if len(candidates) else ())
+        )
+        return Scored(
+            query,
+            tuple(candidates),
+            x,
+            probabilities,
+            qv,
+            refuse,
+            parts,
+            tuple(self.params.sentence.probability(px) for px in parts),
+        )
 
     def select(self, scored: Scored) -> list[F.Candidate]:
         """The sentences that answer, best first; none when the releases do not answer."""
@@ -144,7 +176,11 @@ class ExtractiveAnswerer:
         return [scored.candidates[i] for i in chosen]
 
     # ------------------------------------------------------------ the question
-    def query(self, question: str, history: Sequence[Turn] = ()) -> F.Query:
+    def query(
+        self, question: str, history: Sequence[Turn] = (), periods: tuple[Period, ...] = ()
+    ) -> F.Query:
+        """The question analysed and embedded; ``periods``, if any, are the periods it asks
+        about (else those it names, or in a follow-up those the question before named)."""
         import numpy as np
 
         wanted = wants_language(question)
@@ -153,7 +189,7 @@ class ExtractiveAnswerer:
         if wanted and history and len(q.terms) <= 2:
             q = analyse(history[-1].question)  # "Et en français ?": the same question again
         newest = self.library.newest
-        periods = find_periods(q.text, newest=newest)
+        periods = periods or find_periods(q.text, newest=newest)
         if not periods and follow_up:
             periods = find_periods(history[-1].question, newest=newest)
         words = [
@@ -312,6 +348,8 @@ def choose(scored: Scored, add: Any, threshold: float, most: int) -> list[int]:
     first = order[0]
     chosen = [first]
     said = {scored.candidates[first].sentence.text.strip()}
+    if scored.part_probabilities:
+        _each_part(scored, chosen, said, most)
     for rank, i in further(scored.candidates, order):
         if len(chosen) >= most:
             break
@@ -325,6 +363,28 @@ def choose(scored: Scored, add: Any, threshold: float, most: int) -> list[int]:
             chosen.append(i)
             said.add(text)
     return chosen
+
+
+def _each_part(scored: Scored, chosen: list[int], said: set[str], most: int) -> None:
+    """A question that asks several things: after the best candidate, for each thing it
+    does not answer best, the candidate that answers that thing best, when it answers it
+    better than the sentences chosen (up to ``most`` sentences in all)."""
+    import numpy as np
+
+    parts = scored.part_probabilities
+    answered = {max(range(len(parts)), key=lambda j: float(parts[j][chosen[0]]))}
+    for j, p in enumerate(parts):
+        if j in answered or len(chosen) >= most:
+            continue
+        for i in (int(i) for i in np.argsort(-p, kind="stable")):
+            text = scored.candidates[i].sentence.text.strip()
+            if i in chosen or text in said:
+                continue
+            if p[i] > max(float(p[c]) for c in chosen):
+                chosen.append(i)
+                said.add(text)
+                answered.add(j)
+            break
 
 
 def further(candidates: Sequence[F.Candidate], order: Sequence[int]) -> list[tuple[int, int]]:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 
-from ..text import QUESTION_WORDS, fold, terms
+from ..text import MONTHS, QUESTION_WORDS, Period, find_periods, fold, terms
 
 # words that tell a question's language: its question words and common function words
 _FR_WORDS = {*QUESTION_WORDS["fr"], "est", "le", "la", "les", "des", "du", "une", "au", "aux",
@@ -131,3 +132,78 @@ def asks_several(text: str) -> bool:
     "Where was each captured?"): its answer takes more than one sentence."""
     folded = fold(text).replace("’", "'")
     return len(_ASKS.findall(folded)) >= 2 or bool(_MANY.search(folded))
+
+
+_WH = (
+    r"who|whom|whose|what|when|where|which|why|how|qui|que|qu|quoi|quand|o[uù]|quel|quelle|"
+    r"quels|quelles|combien|pourquoi|comment|lequel|laquelle"
+)
+_LEAD = r"(?:(?:in|at|on|from|to|by|for|with|dans|de|du|par|pour|avec|[àa])\s+)?"
+_PART = re.compile(
+    rf"(?:\s*[,;]\s*|\s+)(?:and|et|but|mais)\s+(?={_LEAD}(?:{_WH})\b)", re.IGNORECASE
+)
+_OPENING = re.compile(
+    rf"^(?P<context>.*?,\s*)(?=(?:(?:west|east|north|south)\s+of\s+)?{_LEAD}(?:{_WH})\b)",
+    re.IGNORECASE,
+)
+_ASKING = re.compile(
+    rf"^\W*{_LEAD}(?:how many|how much|combien d.|combien de|combien|{_WH})\b'?\s*",
+    re.IGNORECASE,
+)
+_SENTENCE_END = re.compile(r"(?<=[.?!])\s+(?=[A-ZÀ-Ý«\"])")
+SHORT_PART = 1
+"""A part of at most this many telling words ("and what was destroyed?") is asked about what the
+first part is about: the first part's words (without its question word) follow it."""
+
+
+@dataclass(frozen=True)
+class Part:
+    """One of the things a compound question asks."""
+
+    text: str
+    """The part as a question of its own, with the context it shares with the others."""
+    own: str
+    """The part alone (the period it names: "in June" of "... in June 2010 and ... in
+    August 2010. What was found in June, and ...?")."""
+
+    def periods(self, newest: dt.date | None) -> tuple[Period, ...]:
+        """The periods the question with its context names, only those of the months the
+        part names if it names any."""
+        found = find_periods(self.text, newest=newest)
+        months = {MONTHS[t] for t in terms(self.own) if t in MONTHS}
+        return tuple(p for p in found if {p[0].month, p[1].month} & months) or found
+
+
+def split_question(text: str) -> tuple[Part, ...]:
+    """The questions a compound question asks, each with the context they share, or ()
+    for a question that asks one thing.
+
+    "Zurmat district, Paktiya: west of which village was a commander killed in December
+    2009, and how many were detained at Ebrahim Khel in August 2010?" asks "Zurmat
+    district, Paktiya: west of which village ... in December 2009?" and "Zurmat district,
+    Paktiya: how many ... in August 2010?". The context is what comes before the question
+    itself: earlier sentences, what stands before a colon, an opening phrase before its
+    question word ("In Lashkar Gah district, which ..."). A short part ("and what was
+    destroyed?") takes the first part's words too.
+    """
+    sentences = _SENTENCE_END.split(text.strip())
+    ask = sentences[-1]
+    context = " ".join(sentences[:-1])
+    if ":" in ask:
+        head, ask = ask.split(":", 1)
+        context = f"{context} {head}:".strip()
+        ask = ask.strip()
+    parts = [p.strip(" ,;?") for p in _PART.split(ask) if p.strip(" ,;?")]
+    if len(parts) < 2:
+        return ()
+    opening = _OPENING.match(parts[0])
+    if opening:
+        context = f"{context} {opening.group('context').strip()}".strip()
+        parts[0] = parts[0][opening.end() :]
+    out = []
+    for i, part in enumerate(parts):
+        if len(terms(part)) <= SHORT_PART:
+            other = parts[1] if i == 0 else parts[0]
+            part = f"{part} {_ASKING.sub('', other).strip(' ,;')}".strip()
+        out.append(Part(f"{context} {part}?".strip(), f"{part}?"))
+    return tuple(out)

@@ -15,7 +15,7 @@ import pytest
 
 from qa_bot.answering import features as F
 from qa_bot.answering.extractive import ExtractiveAnswerer
-from qa_bot.answering.question import analyse, asks_name, asks_several
+from qa_bot.answering.question import analyse, asks_name, asks_several, split_question
 from qa_bot.fitted import Logistic, Params, load
 from qa_bot.types import Passage, Sentence, Turn
 from tests.fakes import FakeEmbedder
@@ -97,6 +97,57 @@ def test_questions_that_ask_several_things() -> None:
     assert asks_several("Quand et où le chef a-t-il été capturé ?")
     assert not asks_several("Who opened the meeting?")
     assert not asks_several("Combien d'insurgés ont été tués ?")
+
+
+def test_a_compound_question_is_split_into_the_things_it_asks() -> None:
+    parts = split_question(
+        "Zurmat district, Paktiya: west of which village was a commander killed in December "
+        "2009, and how many insurgents were detained at Ebrahim Khel in August 2010?"
+    )
+    assert [p.text for p in parts] == [
+        "Zurmat district, Paktiya: west of which village was a commander killed in December 2009?",
+        "Zurmat district, Paktiya: how many insurgents were detained at Ebrahim Khel in "
+        "August 2010?",
+    ]
+    # an opening phrase before the question word is shared; so are earlier sentences
+    opening = split_question(
+        "In Lashkar Gah district, which commander was killed in March 2010, and what cell "
+        "leader were forces pursuing there on Sept. 20, 2010?"
+    )
+    assert opening[1].text.startswith("In Lashkar Gah district, what cell leader")
+    earlier = split_question(
+        "Two operations took place near Goldar. Who was captured in January, and what was "
+        "found in March?"
+    )
+    assert [p.text for p in earlier] == [
+        "Two operations took place near Goldar. Who was captured in January?",
+        "Two operations took place near Goldar. what was found in March?",
+    ]
+    # a short part is asked about what the first part is about
+    short = split_question("How many insurgents were killed in Baghlan, and what was destroyed?")
+    assert short[1].text == "what was destroyed insurgents were killed in Baghlan?"
+    french = split_question("Combien d'insurgés ont été tués à Wali Kot, et qu'a-t-elle saisi ?")
+    assert len(french) == 2 and french[1].text.startswith("qu'a-t-elle saisi")
+    for single in (
+        "Who opened the meeting?",
+        "What did the force find and destroy?",
+        "Where were the Taliban leader and his associates captured?",
+        "In which district was each compound?",
+    ):
+        assert split_question(single) == (), single
+
+
+def test_a_part_keeps_the_periods_it_names() -> None:
+    newest = dt.date(2013, 12, 31)
+    june, august = split_question(
+        "Forces pursued Haqqani figures at Uqbay in June 2010 and north of Mut Kheyl in August "
+        "2010. What did they find in June, and what did they discover in August?"
+    )
+    assert june.periods(newest) == ((dt.date(2010, 6, 1), dt.date(2010, 6, 30)),)
+    assert august.periods(newest) == ((dt.date(2010, 8, 1), dt.date(2010, 8, 31)),)
+    # a part that names no month keeps every period of the question
+    both = split_question("In June and August 2010, who was captured, and what was found?")
+    assert len(both[0].periods(newest)) == 2
 
 
 def test_every_kind_a_question_asks_for() -> None:
@@ -405,3 +456,19 @@ def test_a_question_none_of_whose_words_the_releases_use_is_flagged() -> None:
     near = query(("football", "kandahar"), ("football",))
     assert F.question_vector(off, [], np.zeros((0, 1)), np.zeros(0), 0.0)[col] == 1.0
     assert F.question_vector(near, [], np.zeros((0, 1)), np.zeros(0), 0.0)[col] == 0.0
+
+
+def test_a_compound_question_takes_the_best_sentence_for_each_thing_it_asks() -> None:
+    """The add model never adds here: the second sentence comes from the second part."""
+    count = "Forces detained 12 suspects near Kunduz city."
+    found = "The force found 40 kilograms of opium in the compound."
+    p = _passage("r1", ["Kunduz, July 2010.", count, found])
+    answerer = ExtractiveAnswerer(
+        library=FakeLibrary([p]), params=_params({"overlap": 5.0, "lead": -5.0}, add=-5.0)
+    )
+    one = answerer.answer("How many suspects were detained in Kunduz?", [p])
+    assert one.text == f"{count} [1]"
+    both = answerer.answer(
+        "How many suspects were detained in Kunduz, and what opium was found in the compound?", [p]
+    )
+    assert both.text == f"{count} [1] {found} [2]"

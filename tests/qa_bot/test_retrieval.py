@@ -107,3 +107,19 @@ def test_langchain_retriever(corpus_app) -> None:  # type: ignore[no-untyped-def
     )
     assert len(docs) == 3 and docs[0].metadata["release_id"].startswith("isaf-2010-07")
     assert "Ariana" in docs[0].page_content
+
+
+def test_a_compound_question_finds_the_best_passage_of_each_part(corpus_app) -> None:  # type: ignore[no-untyped-def]
+    from qa_bot.answering.question import split_question
+
+    r = corpus_app.retriever
+    question = (
+        "Who opened the meeting with NATO's partners in February 2024, and how many "
+        "insurgents were detained in Kunduz in July 2010?"
+    )
+    found = [(p.release_id, p.start) for p in r.search(question, k=5).passages]
+    assert len(found) == 5 and len(set(found)) == 5
+    for part in split_question(question):
+        best = r.search(part.text, k=1).passages[0]
+        assert (best.release_id, best.start) in found, part.text
+    assert found[0][0] == "2024-02-28-partners-meeting.fr"
