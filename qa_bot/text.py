@@ -220,6 +220,12 @@ _DAYS_MONTH = re.compile(
     rf"\b(\d{{1,2}})(?:er|st|nd|rd|th)?\s*(?:{_RANGE}|and|et)\s*(?:le\s+|the\s+)?(\d{{1,2}})"
     rf"(?:er|st|nd|rd|th)?\.?\s+({_MONTH_ALT})\b\.?"
 )
+_LISTED = r"\d{1,2}(?:er|st|nd|rd|th)?(?:\s*,\s*\d{1,2}(?:st|nd|rd|th)?)+,?\s+(?:and|et)\s+\d{1,2}"
+_DAY_LIST = re.compile(
+    rf"\b(?:(?P<days>{_LISTED})(?:st|nd|rd|th)?\.?\s+(?P<month>{_MONTH_ALT})\b\.?|"
+    rf"(?P<month2>{_MONTH_ALT})\.?\s+(?P<days2>{_LISTED})(?:st|nd|rd|th)?\b(?!\d))"
+)
+"""Three days or more of one month, listed: "on 5, 6 and 7 March", "March 5, 6 and 7"."""
 _NOT_A_MONTH = re.compile(
     r"\b(?:may|sept)\b(?=\s+(?!(?:and|or|to|through|until|et|ou|au|a|in|at|on|of|de|en|du)\b)"
     r"[^\W\d_])"
@@ -295,8 +301,19 @@ def find_periods(question: str, *, newest: dt.date | None = None) -> tuple[Perio
     for m in _ISO.finditer(q):
         if got := _day(int(m[1]), int(m[2]), int(m[3])):
             spans.append((m.start(), m.end(), got, False))
+    for m in _DAY_LIST.finditer(q):
+        near = year_near(*m.span())
+        if near is None:
+            continue
+        month = MONTHS[m["month"] or m["month2"]]
+        for day in re.findall(r"\d+", m["days"] or m["days2"]):
+            if got := _day(near[0], month, int(day)):
+                spans.append((m.start(), near[2], got, near[1]))
+        taken.append(m.span())
     for pattern, month_at, first_at, last_at in ((_MONTH_DAYS, 1, 2, 3), (_DAYS_MONTH, 3, 1, 2)):
         for m in pattern.finditer(q):
+            if not free(*m.span()):
+                continue
             near = year_near(*m.span())
             if near is None:
                 continue
