@@ -305,9 +305,9 @@ def find_periods(question: str, *, newest: dt.date | None = None) -> tuple[Perio
         near = year_near(*m.span())
         if near is None:
             continue
-        month = MONTHS[m["month"] or m["month2"]]
+        listed_in = MONTHS[m["month"] or m["month2"]]
         for day in re.findall(r"\d+", m["days"] or m["days2"]):
-            if got := _day(near[0], month, int(day)):
+            if got := _day(near[0], listed_in, int(day)):
                 spans.append((m.start(), near[2], got, near[1]))
         taken.append(m.span())
     for pattern, month_at, first_at, last_at in ((_MONTH_DAYS, 1, 2, 3), (_DAYS_MONTH, 3, 1, 2)):
