@@ -309,6 +309,24 @@ def _filters(since: str | None, until: str | None, lang: list[str] | None) -> An
     return Filters(since=start, until=end, languages=tuple(x.lower() for x in lang or ()))
 
 
+def _known_languages(qa_app: Any, wanted: tuple[str, ...]) -> None:
+    """A language no stored release is written in is a typo, not a filter that leaves
+    nothing to search."""
+    from .errors import ConfigError
+
+    if not wanted:
+        return
+    qa_app.retriever.refresh()
+    stored = qa_app.retriever.snapshot.languages
+    unknown = [code for code in wanted if code not in stored]
+    if unknown and stored:
+        raise ConfigError(
+            f"--lang {', '.join(unknown)}: no stored release is in "
+            f"{'that language' if len(unknown) == 1 else 'those languages'}; "
+            f"the store holds {', '.join(stored)}"
+        )
+
+
 def _render(answer: Any) -> str:
     lines = [answer.text, ""]
     for c in answer.citations:
@@ -338,6 +356,7 @@ def ask(
         qa_app = _app(store, chroma_url)
         qa = qa_app.qa(generator)
         filters = _filters(since, until, lang)
+        _known_languages(qa_app, filters.languages)
         if as_json:
             answer = qa.ask(question, filters=filters, k=k)
             _print_json(answer.as_json())

@@ -121,6 +121,7 @@ def test_errors_are_one_clear_line(tmp_path: Path) -> None:
     for flags, why in (
         (["--since", "2013-01-01", "--until", "2012-01-01"], "swap them"),
         (["--lang", "klingon"], "not a language code"),
+        (["--lang", "xx"], "--lang xx: no stored release is in that language; the store holds en"),
     ):
         wrong = qa_bot("ask", "Who was killed?", "--store", str(store), *flags)
         assert wrong.returncode == 2 and why in wrong.stderr and "Traceback" not in wrong.stderr
