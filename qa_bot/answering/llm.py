@@ -171,8 +171,14 @@ class LLMAnswerer:
                         yield (" " if shown else "") + sentence
                         shown += 1
         except Exception as exc:  # the SDK raises many types; all mean the same here
+            unset = (
+                ""
+                if self.api_key or self.base_url
+                else " (neither OPENAI_API_KEY nor OPENAI_BASE_URL is set: set OPENAI_BASE_URL "
+                "to your server, e.g. Ollama, vLLM or llama.cpp, or OPENAI_API_KEY for OpenAI)"
+            )
             raise GeneratorError(
-                f"The model {self.model!r} at {self.where} failed ({type(exc).__name__}); "
+                f"The model {self.model!r} at {self.where} failed ({type(exc).__name__}){unset}; "
                 "showing the offline answer instead."
             ) from exc
         if not text.strip():

@@ -226,3 +226,21 @@ def test_planted_headers_and_instructions_stay_inside_their_passage(
     # whatever the model wrote, a shown sentence names only passages we numbered
     for c in answer.citations:
         assert c.release_id in {"planted", "honest"}
+
+
+def test_a_model_asked_for_without_a_server_or_key_says_which_to_set(tmp_path: Path) -> None:
+    """--generator openai with neither OPENAI_API_KEY nor OPENAI_BASE_URL: the notice names
+    them (the client itself, our seam here, fails as it does with no network)."""
+    from qa_bot.errors import GeneratorError
+
+    class Unreachable:
+        def stream(self, messages: object) -> Iterator[object]:
+            raise ConnectionError("no route to api.openai.com")
+            yield  # a generator, as the SDK's stream is
+
+    for base_url, named in ((None, True), ("http://127.0.0.1:9/v1", False)):
+        answerer = LLMAnswerer(model="gpt-4o-mini", base_url=base_url, cache_dir=tmp_path)
+        answerer._client = lambda: Unreachable()  # type: ignore[method-assign]
+        with pytest.raises(GeneratorError) as failed:
+            list(answerer.stream("Who opened the meeting?", []))
+        assert ("neither OPENAI_API_KEY nor OPENAI_BASE_URL is set" in str(failed.value)) is named
