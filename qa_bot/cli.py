@@ -405,6 +405,8 @@ def chat(
                 err=True,
             )
             continue
+        if not sys.stdin.isatty():
+            typer.echo(question)  # piped in: the transcript shows what was asked
         if not question or question in ("/quit", "/exit"):
             break
         if question == "/new":

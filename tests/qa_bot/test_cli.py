@@ -157,7 +157,9 @@ def test_chat_commands_are_not_questions(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     replies = done.stdout.split("\n> ")[1:]
-    assert replies[0].startswith("/new starts over") and "Unknown command /nope" in replies[1]
+    # piped in, each line is echoed after the prompt
+    assert replies[0].startswith("/help\n/new starts over")
+    assert replies[1].startswith("/nope\nUnknown command /nope")
     assert "[1]" not in done.stdout  # /quit quit: the question after it was not asked
 
 
@@ -193,7 +195,10 @@ def test_the_headline_conversation_in_the_terminal(corpus_store: tuple[Path, dic
         timeout=600,
     )
     assert done.returncode == 0, done.stderr
-    answers = [a for a in done.stdout.split("\n> ")[1:] if a.strip()]  # the last is the prompt
+    replies = [a for a in done.stdout.split("\n> ")[1:] if a.strip()]  # the last is the prompt
+    # piped in, each question is echoed after the prompt, then answered
+    assert [r.split("\n", 1)[0] for r in replies] == list(turns), done.stdout
+    answers = [r.split("\n", 1)[1] for r in replies]
     assert len(answers) == 3, done.stdout
     opened_en, opened_fr, topics = answers
     for opened in (opened_en, opened_fr):
