@@ -433,8 +433,8 @@ def fit_trees(xs: list, ys: list, names, scale: tuple[float, float]):  # type: i
 
 
 def out_of_fold_scores(xs: list, ys: list, names=None, parts=None):  # type: ignore[no-untyped-def,type-arg]
-    """Each question's ranking scores from the ranker fitted on the other folds; with
-    ``parts`` (each question's part feature matrices), (scores, part scores)."""
+    """Each question's ranking scores from the ranker fitted on the other folds, and the
+    scores of its parts' candidates (``parts``: each question's part feature matrices)."""
     import numpy as np
 
     fold_of = folds(len(xs))
@@ -446,9 +446,8 @@ def out_of_fold_scores(xs: list, ys: list, names=None, parts=None):  # type: ign
         for i in range(len(xs)):
             if fold_of[i] == k:
                 oof[i] = booster.predict(xs[i]) if len(xs[i]) else np.zeros(0)
-                if parts:
-                    oof_parts[i] = tuple(booster.predict(px) for px in parts[i])
-    return oof if parts is None else (oof, oof_parts)
+                oof_parts[i] = tuple(booster.predict(px) for px in (parts[i] if parts else ()))
+    return oof, oof_parts
 
 
 REFUSAL_SIGNS = {
@@ -487,20 +486,19 @@ def fit_refusal(qx, qy):  # type: ignore[no-untyped-def]
 def out_of_fold(xs: list, ys: list, parts=None):  # type: ignore[no-untyped-def,type-arg]
     """Each question's sentence probabilities from the sentence model fitted on the other
     folds (``xs``, ``ys``: one feature matrix and one label vector per question), calibrated
-    on those out-of-fold scores; and that calibration (slope, intercept). With ``parts``
-    (the feature matrices of the things each question asks), their probabilities too."""
+    on those out-of-fold scores; the probabilities of its parts' candidates (``parts``: the
+    feature matrices of the things each question asks); and the calibration (slope,
+    intercept)."""
     import numpy as np
 
-    scores, part_scores = out_of_fold_scores(xs, ys, parts=parts or [()] * len(xs))
+    scores, part_scores = out_of_fold_scores(xs, ys, parts=parts)
     slope, intercept = calibration(scores, ys)
 
     def prob(s):  # type: ignore[no-untyped-def]
         return 1 / (1 + np.exp(-(slope * s + intercept)))
 
-    probabilities = [prob(s) for s in scores]
-    if parts is None:
-        return probabilities, (slope, intercept)
-    return probabilities, [tuple(prob(s) for s in p) for p in part_scores], (slope, intercept)
+    parted = [tuple(prob(s) for s in p) for p in part_scores]
+    return [prob(s) for s in scores], parted, (slope, intercept)
 
 
 def fit_answerer(data: list[Example]) -> dict:

@@ -32,7 +32,7 @@ from typing import Any
 from .embedders import Embedder
 from .store import ChromaStore
 from .store.index import SearchIndex, Snapshot, date_of
-from .text import find_periods, terms
+from .text import Period, find_periods, terms
 from .types import Filters, Passage, Release, Sentence
 from .words import WordMatcher
 
@@ -315,7 +315,7 @@ class Retriever:
         filters: Filters | None,
         prefer: Sequence[str],
         query: str | None,
-        periods: tuple[tuple[dt.date, dt.date], ...] = (),
+        periods: tuple[Period, ...] = (),
     ) -> Retrieved:
         started = time.perf_counter()
         self.refresh()

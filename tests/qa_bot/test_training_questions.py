@@ -114,7 +114,8 @@ def test_the_ranker_is_kept_as_the_trees_the_answerer_walks(fit) -> None:  # typ
     xs = [rng.normal(size=(12, 4)) for _ in range(60)]
     ys = [(x[:, 0] + 0.5 * x[:, 1] > 1.0).astype(int) for x in xs]  # the answer: f0 and f1
     booster = fit.fit_ranker(xs, ys, names)
-    slope, intercept = fit.calibration(fit.out_of_fold_scores(xs, ys, names), ys)
+    scores, _ = fit.out_of_fold_scores(xs, ys, names)
+    slope, intercept = fit.calibration(scores, ys)
     assert slope > 0  # a higher rank is a likelier answer
     model, _ = fit.fit_trees(xs, ys, names, (slope, intercept))
     x = rng.normal(size=(200, 4))
