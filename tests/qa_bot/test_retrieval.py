@@ -110,16 +110,23 @@ def test_langchain_retriever(corpus_app) -> None:  # type: ignore[no-untyped-def
 
 
 def test_a_compound_question_finds_the_best_passage_of_each_part(corpus_app) -> None:  # type: ignore[no-untyped-def]
+    """Each part's best passage follows the best for the whole, even where the whole
+    question's own five did not hold it."""
     from qa_bot.answering.question import split_question
 
     r = corpus_app.retriever
     question = (
-        "Who opened the meeting with NATO's partners in February 2024, and how many "
-        "insurgents were detained in Kunduz in July 2010?"
+        "How many Taliban leaders were killed in Qal'ah-ye Zal district, Kunduz, in October "
+        "2011, and how many suspects were arrested there in the September 2012 operation?"
     )
     found = [(p.release_id, p.start) for p in r.search(question, k=5).passages]
     assert len(found) == 5 and len(set(found)) == 5
-    for part in split_question(question):
+    parts = split_question(question)
+    bests = []
+    for part in parts:
         best = r.search(part.text, k=1).passages[0]
-        assert (best.release_id, best.start) in found, part.text
-    assert found[0][0] == "2024-02-28-partners-meeting.fr"
+        bests.append((best.release_id, best.start))
+    assert set(bests) <= set(found[:3])  # right after the best for the whole
+    # the whole question's own five (the search before parts are added) lack one of them
+    whole = r._search(question, 5, None, (), None)
+    assert not set(bests) <= {(p.release_id, p.start) for p in whole.passages}
