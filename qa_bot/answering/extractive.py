@@ -25,6 +25,7 @@ from ..words import WordMatcher
 from . import features as F
 from .question import (
     analyse,
+    asks_after,
     asks_name,
     asks_several,
     is_follow_up,
@@ -172,6 +173,9 @@ class ExtractiveAnswerer:
         p = self.params
         if not scored.candidates or scored.refuse >= p.abstain_threshold:
             return []
+        following = next_person(scored)
+        if following is not None:
+            return [scored.candidates[following]]
         chosen = choose(scored, p.add.probability, p.add_threshold, p.max_sentences)
         return [scored.candidates[i] for i in chosen]
 
@@ -198,6 +202,7 @@ class ExtractiveAnswerer:
         vector = np.asarray(self.library.embed([q.text])[0], dtype=float)
         vector = vector / (np.linalg.norm(vector) or 1.0)
         previous: frozenset[str] = frozenset()
+        after = None
         cited: frozenset[tuple[str, int]] = frozenset()
         positions: frozenset[tuple[str, int]] = frozenset()
         if follow_up:
@@ -207,6 +212,7 @@ class ExtractiveAnswerer:
             if not wanted:
                 cited = frozenset((c.release_id, c.start) for c in said)
                 positions = frozenset(self._positions(cited))
+            after = self._anchor(question, history)
         return F.Query(
             text=q.text,
             language=q.language,
@@ -225,7 +231,27 @@ class ExtractiveAnswerer:
             focus=F.focus_word(q.text),
             several=asks_several(q.text),
             kinds=q.kinds,
+            after=after,
         )
+
+    def _anchor(
+        self, question: str, history: Sequence[Turn]
+    ) -> tuple[str, int, frozenset[str]] | None:
+        """For "And who spoke after him?", the latest sentence cited that names someone; for
+        "What happened next?", the first the last answer cited."""
+        wanted = asks_after(question)
+        if wanted is None:
+            return None
+        for turn in reversed(history[-CONVERSATION_TURNS:]):
+            for c in turn.answer.citations:
+                people = F.persons(c.quote)
+                if wanted == "someone" and not people:
+                    continue
+                for rid, position in self._positions(frozenset({(c.release_id, c.start)})):
+                    return rid, position, frozenset(people)
+            if wanted == "it":
+                return None
+        return None
 
     def _positions(self, cited: frozenset[tuple[str, int]]) -> list[tuple[str, int]]:
         out = []
@@ -334,6 +360,27 @@ def abstention_text(language: str, passages: Sequence[Passage]) -> str:
         when = format_date(p.date, language) if p.date else UNDATED.get(language, "undated")
         lines.append(f"- {p.title} ({when})")
     return "\n".join(lines)
+
+
+def next_person(scored: Scored) -> int | None:
+    """For "And who spoke after him?" (a *who* follow-up asking what came after someone
+    cited): the first candidate after that sentence in its release that names someone
+    else. The order of the sentences answers it, which no sentence's own features say."""
+    after = scored.query.after
+    if after is None or scored.query.kind != "who":
+        return None
+    rid, position, people = after
+    known = {name.split()[-1] for name in people}
+    later = [
+        (c.position, i)
+        for i, c in enumerate(scored.candidates)
+        if c.passage.release_id == rid and c.position > position
+    ]
+    for _, i in sorted(later):
+        named = {name.split()[-1] for name in F.persons(scored.candidates[i].sentence.text)}
+        if named - known:
+            return i
+    return None
 
 
 def choose(scored: Scored, add: Any, threshold: float, most: int) -> list[int]:

@@ -167,9 +167,11 @@ _NOT_NAMES = frozenset(
 )  # fmt: skip
 
 
-def names_person(text: str) -> bool:
-    """A title or rank followed by a name ("Brig. Gen. Josef Blotz", "Mullah Abdul Bari",
-    "le général de division T. Serban"): a person, not an organisation in capitals."""
+def persons(text: str) -> set[str]:
+    """The names that follow a title or rank ("Brig. Gen. Josef Blotz": "Josef", "Mullah Abdul
+    Bari": "Abdul", "le général de division T. Serban": "T. Serban"): people, not
+    organisations in capitals."""
+    found = set()
     for m in _TITLE.finditer(text):
         tail = text[m.end() : m.end() + 40]
         name = _PERSON_NAME.search(tail)
@@ -179,8 +181,13 @@ def names_person(text: str) -> bool:
             and len(tail[: name.start()].split()) <= 4
             and not re.search(r"[,;:!?]", tail[: name.start()])
         ):
-            return True
-    return False
+            found.add(name.group(0))
+    return found
+
+
+def names_person(text: str) -> bool:
+    """A title or rank followed by a name (:func:`persons`)."""
+    return bool(persons(text))
 
 
 def holds_person(text: str) -> bool:
@@ -301,6 +308,9 @@ class Query:
     """It asks more than one thing (its answer takes more than one sentence)."""
     kinds: tuple[str, ...] = ()
     """Every kind it asks for, ``kind`` first."""
+    after: tuple[str, int, frozenset[str]] | None = None
+    """A follow-up asking what came after what the conversation cited ("And who spoke
+    after him?"): (release, position of that sentence, the people it names)."""
 
 
 @dataclass(frozen=True)

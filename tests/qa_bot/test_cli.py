@@ -179,13 +179,14 @@ def test_server_mode(chroma_server: str, tmp_path: Path) -> None:
 
 def test_the_headline_conversation_in_the_terminal(corpus_store: tuple[Path, dict]) -> None:  # type: ignore[type-arg]
     """Over all 724 releases, no date or name given, in `qa-bot chat`: who opened the meeting
-    (in English, then in French), then the topics. (The turns that still fail are recorded in
-    tests/qa_bot/test_answering.py::test_the_headline_conversation_follow_ups.)"""
+    (in English, then in French), then the topics, then who spoke after him. (The turn that
+    still fails: test_the_english_topics_follow_up in tests/qa_bot/test_answering.py.)"""
     store, _ = corpus_store
     turns = (
         "Who opened the meeting?",
         "Qui a ouvert la réunion ?",
         "Quels sujets ont été abordés ?",
+        "Et qui a parlé après lui ?",
     )
     done = subprocess.run(
         [*QA_BOT, "chat", "--store", str(store), "--generator", "extractive"],
@@ -199,11 +200,12 @@ def test_the_headline_conversation_in_the_terminal(corpus_store: tuple[Path, dic
     # piped in, each question is echoed after the prompt, then answered
     assert [r.split("\n", 1)[0] for r in replies] == list(turns), done.stdout
     answers = [r.split("\n", 1)[1] for r in replies]
-    assert len(answers) == 3, done.stdout
-    opened_en, opened_fr, topics = answers
+    assert len(answers) == 4, done.stdout
+    opened_en, opened_fr, topics, after = answers
     for opened in (opened_en, opened_fr):
         first_line = opened.split("\n")[0]
         assert first_line.startswith("Le général de corps") and "Rohling" in first_line, opened
         assert "(2024-02-28)" in opened  # the cited release's date
     assert topics.startswith("Ont été abordés les partenariats stratégiques"), topics
     assert "coopération pratique" in topics
+    assert after.startswith("Le général de division T.") and "Serban" in after.split("\n")[0]

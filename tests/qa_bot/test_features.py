@@ -15,7 +15,13 @@ import pytest
 
 from qa_bot.answering import features as F
 from qa_bot.answering.extractive import ExtractiveAnswerer
-from qa_bot.answering.question import analyse, asks_name, asks_several, split_question
+from qa_bot.answering.question import (
+    analyse,
+    asks_after,
+    asks_name,
+    asks_several,
+    split_question,
+)
 from qa_bot.fitted import Logistic, Params, load
 from qa_bot.types import Passage, Sentence, Turn
 from tests.fakes import FakeEmbedder
@@ -445,6 +451,41 @@ def test_a_follow_up_looks_back_at_every_answer_of_the_conversation() -> None:
     history = [Turn(first.question, first), Turn(second.question, second)]
     query = lead.query("And who spoke after him?", history)
     assert (p.release_id, p.sentences[0].start) in query.cited
+
+
+def test_a_follow_up_asking_what_came_after_is_known() -> None:
+    for question in ("And who spoke after him?", "Et qui a parlé après lui ?"):
+        assert asks_after(question) == "someone", question
+    for question in ("What happened next?", "Et ensuite ?", "Qui a pris la parole ensuite ?"):
+        assert asks_after(question) == "it", question
+    for question in ("What did they find after the firefight?", "Who opened the meeting?"):
+        assert asks_after(question) is None, question
+
+
+def test_who_spoke_after_him_is_the_next_person_after_the_one_cited() -> None:
+    """The sentence model here prefers the lead (and a sentence just after one cited): the
+    order of the sentences picks the next person named after the opener, even two turns
+    back and past the sentences about the opener."""
+    p = _passage(
+        "r1",
+        [
+            "Gen. Anna Smith opened the meeting.",
+            "She thanked the partners.",
+            "Topics were covered.",
+            "Gen. Tom Jones spoke next.",
+            "Gen. Kim Lee closed it.",
+        ],
+    )
+    library = FakeLibrary([p])
+    lead = ExtractiveAnswerer(library=library, params=_params({"lead": 5.0}, add=-5.0))
+    first = lead.answer("Who opened the meeting?", [p])
+    words = ExtractiveAnswerer(library=library, params=_params({"overlap": 5.0}, add=-5.0))
+    second = words.answer("Which topics were covered?", [p], [Turn(first.question, first)])
+    history = [Turn(first.question, first), Turn(second.question, second)]
+    for question in ("And who spoke after him?", "Et qui a parlé après elle ?"):
+        after = lead.answer(question, [p], history)
+        assert after.text == "Gen. Tom Jones spoke next. [1]", question
+    assert lead.answer("And what came next?", [p], history).text.startswith("Gen. Anna Smith")
 
 
 def test_a_question_none_of_whose_words_the_releases_use_is_flagged() -> None:
