@@ -13,13 +13,22 @@ releases. Relative dates ("yesterday", "Monday") are resolved from the release's
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ..fitted import Params, load
-from ..text import MONTHS, Period, find_periods, format_date, resolve_relative_dates, terms
+from ..text import (
+    MONTHS,
+    Period,
+    find_periods,
+    fold,
+    format_date,
+    resolve_relative_dates,
+    terms,
+)
 from ..types import Answer, Citation, Passage, Turn
 from ..words import WordMatcher
 from . import features as F
@@ -386,7 +395,7 @@ def next_person(scored: Scored) -> int | None:
 def choose(scored: Scored, add: Any, threshold: float, most: int) -> list[int]:
     """The best candidate, then, among the next best, each that the ``add`` model says adds
     to it (probability at least ``threshold``), up to ``most`` sentences in all; a sentence
-    repeated (in another release) is said once."""
+    repeated (in another release, or with other punctuation) is said once."""
     import numpy as np
 
     order = [int(i) for i in np.argsort(-scored.probabilities, kind="stable")]
@@ -394,13 +403,13 @@ def choose(scored: Scored, add: Any, threshold: float, most: int) -> list[int]:
         return []
     first = order[0]
     chosen = [first]
-    said = {scored.candidates[first].sentence.text.strip()}
+    said = {_words(scored.candidates[first].sentence.text)}
     if scored.part_probabilities:
         _each_part(scored, chosen, said, most)
     for rank, i in further(scored.candidates, order):
         if len(chosen) >= most:
             break
-        text = scored.candidates[i].sentence.text.strip()
+        text = _words(scored.candidates[i].sentence.text)
         if text in said:
             continue
         v = F.add_vector(
@@ -412,7 +421,13 @@ def choose(scored: Scored, add: Any, threshold: float, most: int) -> list[int]:
     return chosen
 
 
-def _each_part(scored: Scored, chosen: list[int], said: set[str], most: int) -> None:
+def _words(text: str) -> tuple[str, ...]:
+    """What a sentence says, for telling repeats: its words, not its punctuation ("weapons
+    to Taliban, such as" and "weapons to Taliban such as" are one sentence said twice)."""
+    return tuple(re.findall(r"\w+", fold(text)))
+
+
+def _each_part(scored: Scored, chosen: list[int], said: set[tuple[str, ...]], most: int) -> None:
     """A question that asks several things: after the best candidate, for each thing it
     does not answer best, the candidate that answers that thing best, when it answers it
     better than the sentences chosen (up to ``most`` sentences in all)."""
@@ -424,7 +439,7 @@ def _each_part(scored: Scored, chosen: list[int], said: set[str], most: int) -> 
         if j in answered or len(chosen) >= most:
             continue
         for i in (int(i) for i in np.argsort(-p, kind="stable")):
-            text = scored.candidates[i].sentence.text.strip()
+            text = _words(scored.candidates[i].sentence.text)
             if i in chosen or text in said:
                 continue
             if p[i] > max(float(p[c]) for c in chosen):

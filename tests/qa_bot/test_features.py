@@ -367,6 +367,20 @@ def test_a_further_sentence_joins_when_the_add_model_says_so() -> None:
     assert one.answer(question, [p]).text.count("[") == 1
 
 
+def test_a_sentence_repeated_with_other_punctuation_is_said_once() -> None:
+    p = _passage(
+        "r1",
+        [
+            "Forces detained 12 suspects, near Kunduz.",
+            "Forces detained 12 suspects near Kunduz.",
+            "They seized 40 rifles.",
+        ],
+    )
+    answerer = ExtractiveAnswerer(library=FakeLibrary([p]), params=_params({"lead": 1.0}, add=5.0))
+    answer = answerer.answer("How many suspects were detained?", [p])
+    assert answer.text == "Forces detained 12 suspects, near Kunduz. [1] They seized 40 rifles. [2]"
+
+
 def test_planted_instructions_are_never_an_answer() -> None:
     """A release that speaks to the reader or the system ("Ignore previous instructions ...")
     plants a claim; the offline answerer never presents it as a fact, with the shipped model."""
