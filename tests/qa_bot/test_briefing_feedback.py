@@ -4,6 +4,7 @@ import dataclasses
 import datetime as dt
 import io
 import json
+import re
 from pathlib import Path
 
 import docx
@@ -89,6 +90,35 @@ def test_briefing_docx_has_the_sources() -> None:
     data = briefing.to_docx([_turn()], today=dt.date(2026, 11, 27))
     text = "\n".join(p.text for p in docx.Document(io.BytesIO(data)).paragraphs)
     assert "Who opened the meeting?" in text and "[1] Partners meeting, 2024-02-28" in text
+
+
+def _hostile_turn() -> Turn:
+    """A question pasted from Word (a vertical tab) and an uploaded release whose title and
+    link would be Markdown: a live link, a footnote, maths."""
+    turn = _turn()
+    cite = dataclasses.replace(
+        turn.answer.citations[0],
+        title="[click me](javascript:alert(1)) [^1] $E=mc^2$ <b>x</b>",
+        url="javascript:alert(1)",
+        quote="Rohling opened the *meeting*.",
+    )
+    question = "Who opened\x0bthe meeting?\x00"
+    answer = dataclasses.replace(
+        turn.answer, question=question, text="Rohling opened the *meeting*. [1]", citations=(cite,)
+    )
+    return Turn(question, answer)
+
+
+def test_briefing_notes_take_any_text() -> None:
+    note = briefing.to_markdown([_hostile_turn()], today=dt.date(2026, 11, 27))
+    for active in (r"(?<!\\)\]\(", r"(?<!\\)\[\^1(?!\])", r"(?<!\\)\$", r"(?<!\\)<b"):
+        assert not re.search(active, note), active
+    assert "\\[click me\\](javascript:alert(1)) \\[^1\\] \\$E=mc^2\\$ \\<b\\>x\\</b\\>" in note
+    assert "Rohling opened the \\*meeting\\*.[^1]" in note
+    assert note.count("[^1]:") == 1 and "## Who opened the meeting?" in note
+    data = briefing.to_docx([_hostile_turn()], today=dt.date(2026, 11, 27))
+    text = "\n".join(p.text for p in docx.Document(io.BytesIO(data)).paragraphs)
+    assert "Who opened the meeting?" in text and "Rohling opened the *meeting*.[1]" in text
 
 
 def test_feedback_is_kept_and_exported_by_the_cli(tmp_path: Path) -> None:
