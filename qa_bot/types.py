@@ -151,6 +151,18 @@ class Filters:
     def empty(self) -> bool:
         return not (self.since or self.until or self.languages or self.release_ids)
 
+    def admits(self, release_id: str, date: dt.date | None, language: str) -> bool:
+        """Whether a release passes the filters (an undated one is in no period)."""
+        if self.release_ids and release_id not in self.release_ids:
+            return False
+        if self.languages and language not in self.languages:
+            return False
+        if (self.since or self.until) and date is None:
+            return False
+        if self.since and date is not None and date < self.since:
+            return False
+        return not (self.until and date is not None and date > self.until)
+
 
 @dataclass(frozen=True)
 class Sentence:

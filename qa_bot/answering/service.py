@@ -68,6 +68,8 @@ class QA:
                 "'ISAF'). Name the event, person, place or date you are asking about."
             )
         started = time.perf_counter()
+        if filters is not None and not filters.empty:
+            history = self._within(history, filters)
         query, prefer = self._resolve(question, history)
         retrieved = self.retriever.search(
             question, k=k, filters=filters, prefer=prefer, query=query
@@ -105,6 +107,25 @@ class QA:
                 "total": (now - started) * 1000,
             },
         )
+
+    def _within(self, history: Sequence[Turn], filters: Filters) -> list[Turn]:
+        """The conversation as the filters let it be seen: what it cited from releases the
+        filters now leave out is no place to look for a follow-up's answer (filters set or
+        changed mid-conversation hold as they do for a first question)."""
+        cited = {c.release_id for t in history for c in t.answer.citations}
+        found = self.retriever.releases.get_many(sorted(cited))
+        kept = {rid for rid, r in found.items() if filters.admits(rid, r.date, r.language)}
+        return [
+            Turn(
+                t.question,
+                dataclasses.replace(
+                    t.answer,
+                    citations=tuple(c for c in t.answer.citations if c.release_id in kept),
+                    passages=tuple(p for p in t.answer.passages if p.release_id in kept),
+                ),
+            )
+            for t in history
+        ]
 
     def _resolve(self, question: str, history: Sequence[Turn]) -> tuple[str, list[str]]:
         """(what to match, releases to prefer) for a question in a conversation."""

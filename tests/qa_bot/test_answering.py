@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from qa_bot.prompts import render
-from qa_bot.types import Passage, Sentence, Turn
+from qa_bot.types import Filters, Passage, Sentence, Turn
 
 NATO = "2024-02-28-partners-meeting.fr"
 
@@ -167,3 +169,18 @@ def test_rendered_prompt(snapshot) -> None:  # type: ignore[no-untyped-def]
         '<passage-f3nce n="1" title="T" date="2024-02-28" language="en">\nText.\n</passage-f3nce>'
     )
     assert render("answer_user", passages=passages, question="Q?") == snapshot
+
+
+def test_filters_set_mid_conversation_hold_for_the_follow_up(corpus_app) -> None:  # type: ignore[no-untyped-def]
+    """A follow-up looks in the releases the conversation cited, but only in those the
+    filters let through: set after the first question, they hold as for a first one."""
+    qa = corpus_app.qa("extractive")
+    first = qa.ask("What did ISAF report from Kunduz in July 2010?")
+    assert any(c.date and c.date < dt.date(2011, 1, 1) for c in first.citations)
+    history = [Turn(first.question, first)]
+    for filters in (Filters(languages=("fr",)), Filters(since=dt.date(2011, 1, 1))):
+        after = qa.ask("Who was killed in the strike?", history=history, filters=filters)
+        releases = corpus_app.retriever.releases
+        for c in after.citations:
+            r = releases[c.release_id]
+            assert filters.admits(c.release_id, r.date, r.language), (filters, c.release_id)
