@@ -7,6 +7,7 @@ libraries are imported inside the commands, so ``qa-bot --help`` is instant.
 from __future__ import annotations
 
 import json
+import math
 import re
 import sys
 from pathlib import Path
@@ -512,6 +513,12 @@ def ui(
     if chroma_url:
         env["QA_BOT_CHROMA_URL"] = chroma_url
     script = Path(__file__).resolve().parent.parent / "ui" / "app.py"
+    from .settings import load_settings
+
+    try:
+        largest = math.ceil(load_settings(store=store, chroma_url=chroma_url).max_file_mb)
+    except QaBotError as exc:
+        raise _fail(exc) from None
     typer.echo(f"qa-bot chat on http://{host}:{port}")
     sys.stdout.flush()
     sys.stderr.flush()
@@ -532,6 +539,9 @@ def ui(
             # a product, not a dev server: no "Deploy" button or developer menu
             "--client.toolbarMode",
             "viewer",
+            # the upload box says the limit the ingest holds to (Streamlit's MB are MiB)
+            "--server.maxUploadSize",
+            str(max(1, largest)),
             "--server.port",
             str(port),
             "--server.address",

@@ -12,7 +12,9 @@ ROOT = str(Path(__file__).resolve().parent.parent)
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-st.set_page_config(page_title="qa-bot", page_icon=":material/article:", layout="wide")
+# an emoji, drawn by the browser: a ":material/...:" page icon is fetched from Google's font
+# servers, which an air-gapped user cannot reach (and should not be asked to)
+st.set_page_config(page_title="qa-bot", page_icon="📰", layout="wide")
 here = Path(__file__).resolve().parent
 st.navigation(
     [

@@ -10,8 +10,13 @@ from pathlib import PurePath
 import streamlit as st
 
 from qa_bot.answering.citations import UNBACKED
+from qa_bot.answering.question import language_of
 from qa_bot.types import Answer, Citation, Passage, Release
 
+NEAREST = {
+    "en": "The releases above are the nearest ones; none of them answers.",
+    "fr": "Les communiqués ci-dessus sont les plus proches ; aucun ne répond.",
+}
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=])")
 
 
@@ -39,7 +44,7 @@ def render_answer(answer: Answer, releases: Mapping[str, Release]) -> None:
         st.warning(answer.notice)
     st.markdown(answer_markdown(answer))
     if answer.abstained:
-        st.caption("The releases above are the nearest ones; none of them answers.")
+        st.caption(NEAREST.get(language_of(answer.question), NEAREST["en"]))
     for c in answer.citations:
         source_card(c, _passage_of(c, answer), releases.get(c.release_id))
 

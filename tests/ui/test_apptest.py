@@ -62,13 +62,19 @@ def test_upload_then_ask_about_it(at: AppTest) -> None:
         "Bridge reopened in Baghlan\n\n• 3 Mar. 2011\n\nEngineers of the Afghan army "
         "reopened the Zardalu bridge in Baghlan province on Tuesday."
     ).encode()
-    at.sidebar.file_uploader(key="uploads").set_value(
+    at.sidebar.file_uploader(key="uploads_0").set_value(
         [("zardalu.txt", release, "text/plain"), ("empty.txt", b"", "text/plain")]
     ).run()
     at.sidebar.button(key="add_uploads").click().run()
     assert not at.exception, at.exception
     results = dict(at.session_state["upload_results"])
     assert results["zardalu.txt"] == "added" and results["empty.txt"].startswith("rejected")
+    from ui.state import get_app
+
+    kept = {p.name for p in (get_app().local_dir / "uploads").iterdir()}
+    assert "zardalu.txt" in kept and "empty.txt" not in kept  # nothing rejected stays
+    assert "42 releases" in "\n".join(c.value for c in at.sidebar.caption)  # counted at once
+    assert at.sidebar.file_uploader(key="uploads_1").value in (None, [])  # a fresh box
     ask(at, "Which bridge did the engineers reopen in Baghlan?")
     assert "Zardalu" in markdown(at)
 
@@ -95,7 +101,10 @@ def test_library_lists_and_deletes(at: AppTest) -> None:
     assert not at.exception, at.exception
     assert "41 of 41 releases" in "\n".join(c.value for c in at.caption)
     at.text_input(key="library_search").set_value("partenaires").run()
-    assert "1 of 41 releases" in "\n".join(c.value for c in at.caption)
+    captions = "\n".join(c.value for c in at.caption)
+    assert "1 of 41 releases" in captions
+    # the release's file by its name, never where it lies on the server's disk
+    assert "partners\\-meeting\\.fr\\.txt" in captions and "/" not in captions
     at.button(key="library_delete").click().run()
     at.button(key="library_confirm").click().run()
     assert not at.exception, at.exception

@@ -27,11 +27,9 @@ def sidebar(app) -> Filters:  # type: ignore[no-untyped-def]
         )
         languages = st.multiselect("Languages", list(stats.languages), key="filter_languages")
         index = app.store.release_index()
+        labels = release_labels(index)
         chosen = st.multiselect(
-            "Releases",
-            sorted(index),
-            key="filter_releases",
-            format_func=lambda rid: f"{index[rid].date or '-'} {index[rid].title[:60]}",
+            "Releases", sorted(index), key="filter_releases", format_func=labels.__getitem__
         )
         st.subheader("Library")
         langs = ", ".join(f"{k} {v}" for k, v in stats.languages.items()) or "-"
@@ -62,13 +60,23 @@ def sidebar(app) -> Filters:  # type: ignore[no-untyped-def]
     )
 
 
+def release_labels(index) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """Date and whole title (searchable as typed); the id too where two would read alike."""
+    labels = {rid: f"{index[rid].date or '-'} {index[rid].title}" for rid in index}
+    seen: dict[str, int] = {}
+    for label in labels.values():
+        seen[label] = seen.get(label, 0) + 1
+    return {rid: label if seen[label] == 1 else f"{label} ({rid})" for rid, label in labels.items()}
+
+
 def upload_box(app) -> None:  # type: ignore[no-untyped-def]
     st.subheader("Add releases")
+    generation = st.session_state.setdefault("upload_generation", 0)
     files = st.file_uploader(
         "Releases",
         type=UPLOAD_TYPES,
         accept_multiple_files=True,
-        key="uploads",
+        key=f"uploads_{generation}",
         label_visibility="collapsed",
     )
     if files and st.button("Add to the library", key="add_uploads"):
@@ -77,6 +85,10 @@ def upload_box(app) -> None:  # type: ignore[no-untyped-def]
             st.session_state["upload_results"] = ingest_uploads(app, list(files), bar)
         except QaBotError as exc:
             st.error(str(exc))
+        else:
+            # a fresh upload box, and the library's figures above counting what was added
+            st.session_state["upload_generation"] = generation + 1
+            st.rerun()
     for name, result in st.session_state.get("upload_results", []):
         (st.error if result.startswith("rejected") else st.success)(
             f"{escape(name)}: {escape(result)}"

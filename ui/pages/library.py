@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path, PurePath
+
 import streamlit as st
 
 from qa_bot.errors import QaBotError
@@ -54,7 +56,8 @@ def main() -> None:
                     [
                         str(release.date or "undated"),
                         release.language,
-                        release.url or release.source,
+                        # the file's name, never where it lies on the server's disk
+                        release.url or (release.source and PurePath(release.source).name),
                     ],
                 )
             )
@@ -68,11 +71,22 @@ def main() -> None:
         if st.button("Yes, delete it", type="primary", key="library_confirm"):
             try:
                 app.delete([rid])
+                _forget_upload(app, release.source)
                 st.session_state.pop("confirm_delete", None)
                 st.success(f"Deleted {escape(rid)}.")
                 st.rerun()
             except QaBotError as exc:
                 st.error(str(exc))
+
+
+def _forget_upload(app, source: str | None) -> None:  # type: ignore[no-untyped-def]
+    """A deleted release that came in through the chat's upload box leaves no file behind."""
+    if not source:
+        return
+    uploads = (app.local_dir / "uploads").resolve()
+    path = Path(source).resolve()
+    if path.parent == uploads:
+        path.unlink(missing_ok=True)
 
 
 main()
