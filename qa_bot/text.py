@@ -109,6 +109,16 @@ def stopwords() -> frozenset[str]:
     return frozenset(fold(w) for w in (*words.STOPWORDS_EN_PLUS, *words.STOPWORDS_FRENCH, *extra))
 
 
+@functools.lru_cache(maxsize=1)
+def analyzer() -> str:
+    """What :func:`terms` makes of a text, as a fingerprint: the search index keeps the terms
+    it was written with, so an index written before the stop words changed is rebuilt."""
+    import hashlib
+
+    words = "\n".join(sorted(stopwords()))
+    return hashlib.sha1(f"{_WORD.pattern}\n{words}".encode()).hexdigest()[:16]
+
+
 CHAT_WORDS = frozenset(
     ("hello", "hi", "hey", "bonjour", "salut", "ok", "okay", "yes", "no", "oui", "non",
      "thanks", "thank", "merci", "please", "svp", "help", "aide")

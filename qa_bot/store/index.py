@@ -476,10 +476,15 @@ class SearchIndex:
         return self.manifest_path(generation).is_file()
 
     def manifest(self, generation: str | None) -> dict[str, Any] | None:
+        """The manifest of ``generation``; None when there is none, or when it was written
+        with other terms than :func:`qa_bot.text.terms` makes now (then it is rebuilt)."""
+        from ..text import analyzer
+
         try:
-            return dict(json.loads(self.manifest_path(generation).read_text(encoding="utf-8")))
+            found = dict(json.loads(self.manifest_path(generation).read_text(encoding="utf-8")))
         except (OSError, ValueError):
             return None
+        return found if found.get("analyzer") == analyzer() else None
 
     def chunks(self, generation: str | None) -> int | None:
         """How many chunks the index of ``generation`` holds (None: no such index)."""

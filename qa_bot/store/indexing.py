@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import text as _text
 from ..text import terms
 from ..types import Chunk, Release
 from .index import (
@@ -413,6 +414,7 @@ def commit(
     np.save(index.directory / f"pdf-{tag}.npy", p_df.astype(np.int32))
     manifest = {
         "generation": generation,
+        "analyzer": _text.analyzer(),
         "vocab": size,
         "segments": entries,
         "stats": {

@@ -335,6 +335,26 @@ def test_a_missing_index_is_rebuilt_once_from_the_store(
     assert _index_files(directory) == built  # opened, not rebuilt
 
 
+def test_an_index_written_with_other_terms_is_rebuilt(
+    tmp_path: Path, fake_embedder: FakeEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The index keeps the terms it was written with: once the stop words change (a new
+    qa-bot), its manifest no longer matches and the first reader rebuilds it."""
+    from qa_bot import text
+
+    store = ChromaStore(embedder=fake_embedder, collection="releases", path=tmp_path / "store")
+    Ingestor(store=store, embedder=fake_embedder, chunker=chunker(tmp_path)).run([EXAMPLES])
+    directory = tmp_path / "index"
+    assert _reader(store, fake_embedder, directory).search("Ariana hotel Kunduz", k=3).passages
+    built = _index_files(directory)
+    monkeypatch.setattr(text, "analyzer", lambda: "other-stop-words")
+    again = _reader(store, fake_embedder, directory)
+    assert again.search("Ariana hotel Kunduz", k=3).passages[0].release_id.startswith("isaf-2010")
+    assert _index_files(directory) != built  # rebuilt, with the terms made now
+    manifests = list(directory.glob("manifest-*.json"))
+    assert manifests and all("other-stop-words" in m.read_text() for m in manifests)
+
+
 def test_a_projected_segment_finds_what_an_exact_scan_finds(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
