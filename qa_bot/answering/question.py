@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from ..text import MONTHS, QUESTION_WORDS, Period, find_periods, fold, terms
 
 # words that tell a question's language: its question words and common function words
+# ("a" is French "has" and the English article: it tells neither)
 _FR_WORDS = {*QUESTION_WORDS["fr"], "est", "le", "la", "les", "des", "du", "une", "au", "aux",
-             "ont", "ete", "a", "lors", "avec", "sur", "dans", "pour", "que", "et", "en",
+             "ont", "ete", "lors", "avec", "sur", "dans", "pour", "que", "et", "en",
              "francais"}  # fmt: skip
 _EN_WORDS = {*QUESTION_WORDS["en"], "the", "of", "was", "were", "is", "are", "at", "with", "on",
              "in", "and", "english", "that"}  # fmt: skip

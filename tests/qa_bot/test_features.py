@@ -20,6 +20,7 @@ from qa_bot.answering.question import (
     asks_after,
     asks_name,
     asks_several,
+    language_of,
     split_question,
 )
 from qa_bot.fitted import Logistic, Params, load
@@ -465,6 +466,13 @@ def test_a_follow_up_looks_back_at_every_answer_of_the_conversation() -> None:
     history = [Turn(first.question, first), Turn(second.question, second)]
     query = lead.query("And who spoke after him?", history)
     assert (p.release_id, p.sentences[0].start) in query.cited
+
+
+def test_a_question_s_language() -> None:
+    for question in ("Write me a poem about tanks", "Who opened the meeting?", "What is a cache?"):
+        assert language_of(question) == "en", question
+    for question in ("Qui a ouvert la réunion ?", "Et qui a parlé après lui ?", "Quels sujets ?"):
+        assert language_of(question) == "fr", question
 
 
 def test_a_follow_up_asking_what_came_after_is_known() -> None:
