@@ -1,5 +1,6 @@
-"""The training questions (`eval/train/`, `eval/dev.jsonl`): well formed, answerable from the
-releases they name, and apart from the shared question set (no fitting on its releases)."""
+"""The training questions (`eval/train/`, `eval/dev.jsonl`; `eval/followups.jsonl`, measured
+only): well formed, answerable from the releases they name, and apart from the shared question
+set (no fitting on its releases)."""
 
 from __future__ import annotations
 
@@ -30,9 +31,12 @@ def fit():  # type: ignore[no-untyped-def]
     return module
 
 
-def _rows(fit) -> list[dict]:  # type: ignore[no-untyped-def]
+def _rows(fit, *, measured: bool = False) -> list[dict]:  # type: ignore[no-untyped-def]
+    """The training questions; ``measured``: with the follow-up conversations measured
+    beside them (not fitted on)."""
     rows = []
-    for path in fit.question_files():
+    extra = [ROOT / "eval" / "followups.jsonl"] if measured else []
+    for path in [*fit.question_files(), *extra]:
         for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
             if line.strip():
                 rows.append({**json.loads(line), "_where": f"{path.name}:{n}"})
@@ -59,7 +63,7 @@ def test_training_questions_are_answerable_from_the_releases_they_name(fit) -> N
     from must_include import matches  # the shared scorer's, on the path fit.py sets
 
     bodies = _bodies(fit.NATO_ITEM)
-    rows = _rows(fit)
+    rows = _rows(fit, measured=True)
     ids = [r["id"] for r in rows]
     assert len(ids) == len(set(ids)), "training question ids repeat"
     problems = []
