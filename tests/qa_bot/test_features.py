@@ -504,9 +504,11 @@ def test_who_spoke_after_him_is_the_next_person_after_the_one_cited() -> None:
     words = ExtractiveAnswerer(library=library, params=_params({"overlap": 5.0}, add=-5.0))
     second = words.answer("Which topics were covered?", [p], [Turn(first.question, first)])
     history = [Turn(first.question, first), Turn(second.question, second)]
+    refusing = ExtractiveAnswerer(library=library, params=_params({"lead": 5.0}, refuse=5.0))
     for question in ("And who spoke after him?", "Et qui a parlé après elle ?"):
-        after = lead.answer(question, [p], history)
-        assert after.text == "Gen. Tom Jones spoke next. [1]", question
+        for answerer in (lead, refusing):  # the order answers, whatever the refusal says
+            after = answerer.answer(question, [p], history)
+            assert after.text == "Gen. Tom Jones spoke next. [1]", question
     assert lead.answer("And what came next?", [p], history).text.startswith("Gen. Anna Smith")
 
 
