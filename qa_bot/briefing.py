@@ -36,7 +36,7 @@ def _source(c: Citation, escape: bool = False) -> str:
     when = c.date.isoformat() if c.date else "undated"
     shown = _md if escape else str
     url = c.url or ""
-    if url and escape and not re.match(r"https?://[^\s<>\[\]()]+$", url):
+    if url and escape and not re.fullmatch(r"https?://[^\s<>\[\]()]+", url):
         url = _md(url)  # a link only when it is one: never a javascript: or data: address
     link = f" {url}" if url else ""
     return f"{shown(c.title)}, {when}{link} — “{shown(c.quote)}”"

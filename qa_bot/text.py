@@ -111,12 +111,18 @@ def stopwords() -> frozenset[str]:
 
 @functools.lru_cache(maxsize=1)
 def analyzer() -> str:
-    """What :func:`terms` makes of a text, as a fingerprint: the search index keeps the terms
-    it was written with, so an index written before the stop words changed is rebuilt."""
+    """A fingerprint of what decides the terms :func:`terms` makes (its word pattern, the stop
+    words, and ``ANALYZER_VERSION`` for any other change): the search index keeps the terms it
+    was written with, so an index written before these changed is rebuilt."""
     import hashlib
 
     words = "\n".join(sorted(stopwords()))
-    return hashlib.sha1(f"{_WORD.pattern}\n{words}".encode()).hexdigest()[:16]
+    key = f"{ANALYZER_VERSION}\n{_WORD.pattern}\n{words}"
+    return hashlib.sha1(key.encode()).hexdigest()[:16]
+
+
+ANALYZER_VERSION = 1
+"""Raised when :func:`terms` or :func:`fold` change in a way the stop words do not show."""
 
 
 CHAT_WORDS = frozenset(

@@ -10,7 +10,7 @@ from pathlib import PurePath
 import streamlit as st
 
 from qa_bot.answering.citations import UNBACKED
-from qa_bot.answering.question import language_of
+from qa_bot.answering.extractive import ABSTAIN
 from qa_bot.types import Answer, Citation, Passage, Release
 
 NEAREST = {
@@ -43,8 +43,8 @@ def render_answer(answer: Answer, releases: Mapping[str, Release]) -> None:
     if answer.notice:
         st.warning(answer.notice)
     st.markdown(answer_markdown(answer))
-    if answer.abstained:
-        st.caption(NEAREST.get(language_of(answer.question), NEAREST["en"]))
+    if answer.abstained:  # in the refusal's own language
+        st.caption(NEAREST["fr" if answer.text.startswith(ABSTAIN["fr"]) else "en"])
     for c in answer.citations:
         source_card(c, _passage_of(c, answer), releases.get(c.release_id))
 

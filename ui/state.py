@@ -38,14 +38,19 @@ def ingest_uploads(app: App, files: list[Any], progress: Any) -> list[tuple[str,
         target = folder / name
         earlier = target.read_bytes() if target.is_file() else None
         target.write_bytes(upload.getvalue())
-        report: IngestReport = ingestor.run([target])
+        stored = False
+        try:
+            report: IngestReport = ingestor.run([target])
+            stored = bool(report.added or report.updated or report.unchanged or report.repaired)
+        finally:
+            if not stored:
+                # nothing of a file the library took nothing from stays on the server; an
+                # earlier upload of that name (still in the library) gets its file back
+                if earlier is None:
+                    target.unlink(missing_ok=True)
+                else:
+                    target.write_bytes(earlier)
         if report.rejected:
-            # nothing of a rejected file stays on the server; an earlier upload of that name
-            # (still in the library) gets its file back
-            if earlier is None:
-                target.unlink(missing_ok=True)
-            else:
-                target.write_bytes(earlier)
             result = "rejected: " + "; ".join(r.reason for r in report.rejected)
         elif report.added:
             result = "added"

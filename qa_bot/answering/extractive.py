@@ -246,20 +246,17 @@ class ExtractiveAnswerer:
     def _anchor(
         self, question: str, history: Sequence[Turn]
     ) -> tuple[str, int, frozenset[str]] | None:
-        """For "And who spoke after him?", the latest sentence cited that names someone; for
-        "What happened next?", the first the last answer cited."""
-        wanted = asks_after(question)
-        if wanted is None:
+        """For "And who spoke after him?": the latest sentence cited that names someone (its
+        release, its position there, the surnames it names)."""
+        if not asks_after(question):
             return None
         for turn in reversed(history[-CONVERSATION_TURNS:]):
             for c in turn.answer.citations:
                 people = F.persons(c.quote)
-                if wanted == "someone" and not people:
+                if not people:
                     continue
                 for rid, position in self._positions(frozenset({(c.release_id, c.start)})):
                     return rid, position, frozenset(people)
-            if wanted == "it":
-                return None
         return None
 
     def _positions(self, cited: frozenset[tuple[str, int]]) -> list[tuple[str, int]]:
@@ -381,16 +378,14 @@ def next_person(scored: Scored) -> int | None:
     after = scored.query.after
     if after is None or scored.query.kind != "who":
         return None
-    rid, position, people = after
-    known = {name.split()[-1] for name in people}
+    rid, position, known = after
     later = [
         (c.position, i)
         for i, c in enumerate(scored.candidates)
         if c.passage.release_id == rid and c.position > position
     ]
     for _, i in sorted(later):
-        named = {name.split()[-1] for name in F.persons(scored.candidates[i].sentence.text)}
-        if named - known:
+        if F.persons(scored.candidates[i].sentence.text) - known:
             return i
     return None
 

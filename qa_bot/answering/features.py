@@ -167,21 +167,26 @@ _NOT_NAMES = frozenset(
 )  # fmt: skip
 
 
+_FULL_NAME = re.compile(r"(?:[A-Z]\.\s*|[A-Z][a-zà-ÿ'’-]+\s+)*[A-Z][a-zà-ÿ'’-]+")
+
+
 def persons(text: str) -> set[str]:
-    """The names that follow a title or rank ("Brig. Gen. Josef Blotz": "Josef", "Mullah Abdul
-    Bari": "Abdul", "le général de division T. Serban": "T. Serban"): people, not
-    organisations in capitals."""
+    """The surnames of the people a sentence names after a title or rank ("Brig. Gen. Josef
+    Blotz": "Blotz"; "le général de division T. Serban": "Serban"; "Mullah Abdul Bari":
+    "Bari"): people, not organisations in capitals."""
     found = set()
     for m in _TITLE.finditer(text):
-        tail = text[m.end() : m.end() + 40]
-        name = _PERSON_NAME.search(tail)
+        tail = text[m.end() : m.end() + 60]
+        while (more := _TITLE.match(tail.lstrip())) is not None:  # "Brig. Gen.", "Maj. Gen."
+            tail = tail.lstrip()[more.end() :]
+        name = _FULL_NAME.search(tail)
         if (
             name
-            and name.group(0) not in _NOT_NAMES
+            and name.group(0).split()[0] not in _NOT_NAMES
             and len(tail[: name.start()].split()) <= 4
             and not re.search(r"[,;:!?]", tail[: name.start()])
         ):
-            found.add(name.group(0))
+            found.add(name.group(0).split()[-1])
     return found
 
 
@@ -309,8 +314,8 @@ class Query:
     kinds: tuple[str, ...] = ()
     """Every kind it asks for, ``kind`` first."""
     after: tuple[str, int, frozenset[str]] | None = None
-    """A follow-up asking what came after what the conversation cited ("And who spoke
-    after him?"): (release, position of that sentence, the people it names)."""
+    """A follow-up asking who came after someone the conversation cited ("And who spoke
+    after him?"): (release, position of that sentence, the surnames it names)."""
 
 
 @dataclass(frozen=True)

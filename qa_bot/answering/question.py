@@ -117,21 +117,14 @@ def asks_name(text: str) -> bool:
     return bool(_NAME_ASKED.search(fold(text).replace("’", "'")))
 
 
-_AFTER = re.compile(
-    r"\b(after (him|her|them|that|this|it)|next|then|afterwards|ensuite|puis|"
-    r"apres (lui|elle|eux|elles|cela|ca))\b"
-)
-_SOMEONE = re.compile(r"\b(him|her|he|she|lui|elle|il)\b")
+_AFTER = re.compile(r"\b(after (him|her|them)|apres (lui|elle|eux|elles))\b")
 
 
-def asks_after(text: str) -> str | None:
-    """What a follow-up asks to come after: "someone" for the person an earlier answer
-    named ("And who spoke after him?", "Et qui a parlé après lui ?"), "it" for what the
-    last answer said ("What happened next?", "Et ensuite ?"); None when it asks neither."""
-    folded = fold(text).replace("’", "'")
-    if not _AFTER.search(folded):
-        return None
-    return "someone" if _SOMEONE.search(folded) else "it"
+def asks_after(text: str) -> bool:
+    """A follow-up asking who came after someone an earlier answer named ("And who spoke
+    after him?", "Et qui a parlé après lui ?"); not "next" or "then" alone ("Who is the next
+    commander?")."""
+    return bool(_AFTER.search(fold(text).replace("’", "'")))
 
 
 def is_follow_up(text: str) -> bool:

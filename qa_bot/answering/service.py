@@ -19,6 +19,7 @@ from ..retrieval import Retriever
 from ..text import searchable, terms
 from ..types import Answer, Filters, Turn
 from . import Answerer, stream_answer
+from .extractive import CONVERSATION_TURNS
 from .question import is_follow_up
 
 
@@ -111,11 +112,13 @@ class QA:
     def _within(self, history: Sequence[Turn], filters: Filters) -> list[Turn]:
         """The conversation as the filters let it be seen: what it cited from releases the
         filters now leave out is no place to look for a follow-up's answer (filters set or
-        changed mid-conversation hold as they do for a first question)."""
-        cited = {c.release_id for t in history for c in t.answer.citations}
+        changed mid-conversation hold as they do for a first question). Only the turns a
+        follow-up looks back at are read."""
+        older, recent = history[:-CONVERSATION_TURNS], history[-CONVERSATION_TURNS:]
+        cited = {c.release_id for t in recent for c in t.answer.citations}
         found = self.retriever.releases.get_many(sorted(cited))
         kept = {rid for rid, r in found.items() if filters.admits(rid, r.date, r.language)}
-        return [
+        return [*older] + [
             Turn(
                 t.question,
                 dataclasses.replace(
@@ -124,7 +127,7 @@ class QA:
                     passages=tuple(p for p in t.answer.passages if p.release_id in kept),
                 ),
             )
-            for t in history
+            for t in recent
         ]
 
     def _resolve(self, question: str, history: Sequence[Turn]) -> tuple[str, list[str]]:

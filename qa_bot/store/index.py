@@ -473,18 +473,19 @@ class SearchIndex:
         return self.directory / f"manifest-{generation or 'empty'}.json"
 
     def has(self, generation: str | None) -> bool:
-        return self.manifest_path(generation).is_file()
+        return self.manifest(generation) is not None
 
-    def manifest(self, generation: str | None) -> dict[str, Any] | None:
+    def manifest(self, generation: str | None, *, stale: bool = False) -> dict[str, Any] | None:
         """The manifest of ``generation``; None when there is none, or when it was written
-        with other terms than :func:`qa_bot.text.terms` makes now (then it is rebuilt)."""
+        with other terms (:func:`qa_bot.text.analyzer`) than this qa-bot makes (then it is
+        rebuilt), unless ``stale``."""
         from ..text import analyzer
 
         try:
             found = dict(json.loads(self.manifest_path(generation).read_text(encoding="utf-8")))
         except (OSError, ValueError):
             return None
-        return found if found.get("analyzer") == analyzer() else None
+        return found if stale or found.get("analyzer") == analyzer() else None
 
     def chunks(self, generation: str | None) -> int | None:
         """How many chunks the index of ``generation`` holds (None: no such index)."""
@@ -503,11 +504,12 @@ class SearchIndex:
             self._segments[name] = Segment(self.directory / name)
         return self._segments[name]
 
-    def open(self, generation: str | None) -> Snapshot | None:
-        """The snapshot of ``generation``, or None when no writer made it."""
+    def open(self, generation: str | None, *, stale: bool = False) -> Snapshot | None:
+        """The snapshot of ``generation``, or None when no writer made it (``stale``: or
+        made it with other terms)."""
         import numpy as np
 
-        manifest = self.manifest(generation)
+        manifest = self.manifest(generation, stale=stale)
         if manifest is None:
             return None
         try:
@@ -585,11 +587,12 @@ class SearchIndex:
         return False
 
     def latest(self) -> Snapshot | None:
-        """The newest snapshot written (for a reader while a writer makes the next one)."""
+        """The newest snapshot written (for a reader while a writer makes the next one, even
+        one written with other terms: while another process rebuilds it after an upgrade)."""
         manifests = sorted(self.directory.glob("manifest-*.json"), key=_mtime, reverse=True)
         for path in manifests:
             generation = path.stem.removeprefix("manifest-")
-            snap = self.open(None if generation == "empty" else generation)
+            snap = self.open(None if generation == "empty" else generation, stale=True)
             if snap is not None:
                 return snap
         return None

@@ -341,6 +341,7 @@ def test_an_index_written_with_other_terms_is_rebuilt(
     """The index keeps the terms it was written with: once the stop words change (a new
     qa-bot), its manifest no longer matches and the first reader rebuilds it."""
     from qa_bot import text
+    from qa_bot.store.index import SearchIndex
 
     store = ChromaStore(embedder=fake_embedder, collection="releases", path=tmp_path / "store")
     Ingestor(store=store, embedder=fake_embedder, chunker=chunker(tmp_path)).run([EXAMPLES])
@@ -348,6 +349,9 @@ def test_an_index_written_with_other_terms_is_rebuilt(
     assert _reader(store, fake_embedder, directory).search("Ariana hotel Kunduz", k=3).passages
     built = _index_files(directory)
     monkeypatch.setattr(text, "analyzer", lambda: "other-stop-words")
+    stale = SearchIndex(directory=directory)
+    assert stale.open(store.generation()) is None  # to be rebuilt...
+    assert stale.latest() is not None  # ...and, meanwhile, what readers answer from
     again = _reader(store, fake_embedder, directory)
     assert again.search("Ariana hotel Kunduz", k=3).passages[0].release_id.startswith("isaf-2010")
     assert _index_files(directory) != built  # rebuilt, with the terms made now

@@ -178,9 +178,12 @@ def test_filters_set_mid_conversation_hold_for_the_follow_up(corpus_app) -> None
     first = qa.ask("What did ISAF report from Kunduz in July 2010?")
     assert any(c.date and c.date < dt.date(2011, 1, 1) for c in first.citations)
     history = [Turn(first.question, first)]
-    for filters in (Filters(languages=("fr",)), Filters(since=dt.date(2011, 1, 1))):
-        after = qa.ask("Who was killed in the strike?", history=history, filters=filters)
-        releases = corpus_app.retriever.releases
-        for c in after.citations:
-            r = releases[c.release_id]
-            assert filters.admits(c.release_id, r.date, r.language), (filters, c.release_id)
+    releases = corpus_app.retriever.releases
+    french = qa.ask(
+        "Who was killed in the strike?", history=history, filters=Filters(languages=("fr",))
+    )
+    assert all(releases[c.release_id].language == "fr" for c in french.citations)
+    later = qa.ask(
+        "Who was killed in the strike?", history=history, filters=Filters(since=dt.date(2011, 1, 1))
+    )
+    assert all(c.date and c.date >= dt.date(2011, 1, 1) for c in later.citations)

@@ -397,6 +397,13 @@ def test_planted_instructions_are_never_an_answer() -> None:
     assert all("Mickey" not in c.quote for c in answer.citations)
 
 
+def test_the_people_a_sentence_names_by_surname() -> None:
+    assert F.persons("ISAF spokesman Brig. Gen. Josef Blotz said so.") == {"Blotz"}
+    assert F.persons("Le général de division T. Serban, directeur, a pris la parole.") == {"Serban"}
+    assert F.persons("Mullah Abdul Bari and Gen. Smith met.") == {"Bari", "Smith"}
+    assert F.persons("Senior Taliban Commander Captured in Kandahar") == set()
+
+
 def test_a_person_is_a_title_or_rank_before_a_name() -> None:
     for text in (
         "ISAF spokesman Brig. Gen. Josef Blotz said the operation was a success.",
@@ -475,25 +482,30 @@ def test_a_question_s_language() -> None:
         assert language_of(question) == "fr", question
 
 
-def test_a_follow_up_asking_what_came_after_is_known() -> None:
-    for question in ("And who spoke after him?", "Et qui a parlé après lui ?"):
-        assert asks_after(question) == "someone", question
-    for question in ("What happened next?", "Et ensuite ?", "Qui a pris la parole ensuite ?"):
-        assert asks_after(question) == "it", question
-    for question in ("What did they find after the firefight?", "Who opened the meeting?"):
-        assert asks_after(question) is None, question
+def test_a_follow_up_asking_who_came_after_someone_is_known() -> None:
+    for question in ("And who spoke after him?", "Et qui a parlé après lui ?", "After her?"):
+        assert asks_after(question), question
+    for question in (
+        "What happened next?",
+        "Who is the next commander?",
+        "Who was thanked then?",
+        "What did they find after the firefight?",
+        "Who opened the meeting?",
+    ):
+        assert not asks_after(question), question
 
 
 def test_who_spoke_after_him_is_the_next_person_after_the_one_cited() -> None:
     """The sentence model here prefers the lead (and a sentence just after one cited): the
     order of the sentences picks the next person named after the opener, even two turns
-    back and past the sentences about the opener."""
+    back and past the sentences about the opener (named again by surname and another rank)."""
     p = _passage(
         "r1",
         [
-            "Gen. Anna Smith opened the meeting.",
+            "Lt. Gen. Anna Smith opened the meeting.",
             "She thanked the partners.",
             "Topics were covered.",
+            "Gen. Smith thanked the hosts.",
             "Gen. Tom Jones spoke next.",
             "Gen. Kim Lee closed it.",
         ],
@@ -509,7 +521,7 @@ def test_who_spoke_after_him_is_the_next_person_after_the_one_cited() -> None:
         for answerer in (lead, refusing):  # the order answers, whatever the refusal says
             after = answerer.answer(question, [p], history)
             assert after.text == "Gen. Tom Jones spoke next. [1]", question
-    assert lead.answer("And what came next?", [p], history).text.startswith("Gen. Anna Smith")
+    assert lead.answer("And what came next?", [p], history).text.startswith("Lt. Gen. Anna")
 
 
 def test_a_question_none_of_whose_words_the_releases_use_is_flagged() -> None:

@@ -124,3 +124,30 @@ def test_errors_are_a_message_not_a_traceback(
     app.run()
     assert not app.exception
     assert app.error and "chroma run" in app.error[0].value
+
+
+def test_an_upload_of_several_releases_keeps_its_file_while_one_is_left(at: AppTest) -> None:
+    import json
+
+    from ui.state import get_app
+
+    lines = [
+        {"id": f"upload-{n}", "title": f"Well {n} dug in Parwan", "date": f"2012-05-0{n}",
+         "body": f"Engineers dug well {n} near Charikar in Parwan province for the villagers."}
+        for n in (1, 2)
+    ]  # fmt: skip
+    data = "\n".join(json.dumps(line) for line in lines).encode()
+    at.sidebar.file_uploader(key="uploads_0").set_value(
+        [("wells.jsonl", data, "application/json")]
+    ).run()
+    at.sidebar.button(key="add_uploads").click().run()
+    assert dict(at.session_state["upload_results"])["wells.jsonl"] == "added"
+    uploads = get_app().local_dir / "uploads"
+    at.switch_page("pages/library.py").run()
+    for n in (1, 2):
+        at.selectbox(key="library_open").set_value(f"upload-{n}").run()
+        at.button(key="library_delete").click().run()
+        at.button(key="library_confirm").click().run()
+        assert not at.exception, at.exception
+        # the file stays while a release of the library came from it, and goes with the last
+        assert (uploads / "wells.jsonl").exists() == (n == 1)

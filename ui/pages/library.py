@@ -80,12 +80,17 @@ def main() -> None:
 
 
 def _forget_upload(app, source: str | None) -> None:  # type: ignore[no-untyped-def]
-    """A deleted release that came in through the chat's upload box leaves no file behind."""
+    """A deleted release that came in through the chat's upload box leaves no file behind,
+    unless other releases of the library came from the same file (a JSONL of several)."""
     if not source:
         return
     uploads = (app.local_dir / "uploads").resolve()
     path = Path(source).resolve()
-    if path.parent == uploads:
+    if path.parent != uploads:
+        return
+    if not any(
+        i.source and Path(i.source).resolve() == path for i in app.store.release_index().values()
+    ):
         path.unlink(missing_ok=True)
 
 
