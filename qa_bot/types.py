@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from typing import Any
 from dataclasses import dataclass, field
 
 
@@ -311,6 +312,44 @@ class Answer:
             "sentences": [c.as_json() for c in self.sentences],
             "timings": {k: round(v, 1) for k, v in self.timings.items()},
         }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Answer:
+        """The Answer :meth:`as_json` wrote (its passages without their sentences)."""
+
+        def day(value: Any) -> dt.date | None:
+            return dt.date.fromisoformat(value) if value else None
+
+        return cls(
+            question=str(data["question"]),
+            text=str(data["text"]),
+            abstained=bool(data["abstained"]),
+            citations=tuple(
+                Citation(**{**c, "date": day(c.get("date"))}) for c in data.get("citations", [])
+            ),
+            passages=tuple(
+                Passage(
+                    release_id=p["release_id"],
+                    title=p["title"],
+                    date=day(p.get("date")),
+                    url=p.get("url"),
+                    language=p["language"],
+                    text=p["text"],
+                    start=int(p["start"]),
+                    end=int(p["end"]),
+                    score=float(p.get("score", 0.0)),
+                    sentences=(),
+                )
+                for p in data.get("passages", [])
+            ),
+            generator=str(data["generator"]),
+            timings=dict(data.get("timings") or {}),
+            notice=data.get("notice"),
+            sentences=tuple(
+                Claim(**{**c, "citations": tuple(c.get("citations", []))})
+                for c in data.get("sentences", [])
+            ),
+        )
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
+import re
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +13,7 @@ import streamlit as st
 
 from qa_bot.app import App, build_app
 from qa_bot.settings import load_settings
-from qa_bot.types import IngestReport, Turn
+from qa_bot.types import Answer, IngestReport, Turn
 
 
 @st.cache_resource(show_spinner="Loading the releases…")
@@ -17,12 +21,49 @@ def get_app() -> App:
     return build_app(load_settings())
 
 
-def turns() -> list[Turn]:
-    return st.session_state.setdefault("turns", [])
+_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def _conversation_file(app: App, conversation: str) -> Path:
+    return app.local_dir / "conversations" / f"{conversation}.json"
+
+
+def turns(app: App | None = None) -> list[Turn]:
+    """The conversation of this page. Its id is in the address (``?c=...``) and it is kept
+    beside the store after every answer, so a reload (or the address in another tab)
+    brings it back instead of losing a briefing's work."""
+    if "turns" in st.session_state:
+        return list(st.session_state["turns"])
+    loaded: list[Turn] = []
+    conversation = st.query_params.get("c", "")
+    if app is not None and _ID.fullmatch(conversation):
+        try:
+            rows = json.loads(_conversation_file(app, conversation).read_text(encoding="utf-8"))
+            loaded = [Turn(r["question"], Answer.from_json(r["answer"])) for r in rows]
+        except (OSError, ValueError, KeyError, TypeError):
+            loaded = []  # none kept yet, or unreadable: a new conversation
+    st.session_state["turns"] = loaded
+    return list(loaded)
+
+
+def keep(app: App, history: list[Turn]) -> None:
+    """Store the conversation under its id (made now for a new one, and put in the address)."""
+    st.session_state["turns"] = list(history)
+    conversation = st.query_params.get("c", "")
+    if not _ID.fullmatch(conversation):
+        conversation = uuid.uuid4().hex
+        st.query_params["c"] = conversation
+    path = _conversation_file(app, conversation)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = [{"question": t.question, "answer": t.answer.as_json()} for t in history]
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    tmp.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, path)
 
 
 def new_conversation() -> None:
     st.session_state["turns"] = []
+    st.query_params.pop("c", None)  # the one before stays at its own address
 
 
 def ingest_uploads(app: App, files: list[Any], progress: Any) -> list[tuple[str, str]]:

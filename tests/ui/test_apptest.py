@@ -151,3 +151,25 @@ def test_an_upload_of_several_releases_keeps_its_file_while_one_is_left(at: AppT
         assert not at.exception, at.exception
         # the file stays while a release of the library came from it, and goes with the last
         assert (uploads / "wells.jsonl").exists() == (n == 1)
+
+
+def test_a_reload_brings_the_conversation_back(at: AppTest) -> None:
+    """The conversation's id is in the address and it is kept beside the store: a reload
+    of that address (a new session) shows it again and follows up on it."""
+    ask(at, QUESTION)
+    conversation = at.query_params["c"]
+    conversation = conversation[0] if isinstance(conversation, list) else conversation
+    again = AppTest.from_file(APP, default_timeout=120)
+    again.query_params["c"] = conversation
+    again.run()
+    assert not again.exception, again.exception
+    restored = again.session_state["turns"]
+    assert [t.question for t in restored] == [QUESTION]
+    assert restored[0].answer.citations[0].release_id == "2024-02-28-partners-meeting.fr"
+    assert "Rohling" in markdown(again)
+    ask(again, "Quels sujets ont été abordés ?")
+    assert len(again.session_state["turns"]) == 2
+    fresh = AppTest.from_file(APP, default_timeout=120)
+    fresh.query_params["c"] = "../../etc/passwd"  # not an id: a new conversation
+    fresh.run()
+    assert not fresh.exception and fresh.session_state["turns"] == []

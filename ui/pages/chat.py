@@ -10,12 +10,12 @@ from qa_bot.errors import QaBotError
 from qa_bot.types import Answer, Filters, Turn
 from ui.briefing_export import export_buttons
 from ui.components import escape, render_answer
-from ui.state import get_app, ingest_uploads, new_conversation, turns
+from ui.state import get_app, ingest_uploads, keep, new_conversation, turns
 
 UPLOAD_TYPES = ["txt", "md", "html", "htm", "json", "jsonl", "pdf", "docx"]
 
 
-def sidebar(app) -> Filters:  # type: ignore[no-untyped-def]
+def sidebar(app, history: list[Turn]) -> Filters:  # type: ignore[no-untyped-def]
     with st.sidebar:
         st.button("New conversation", on_click=new_conversation, use_container_width=True)
         stats = app.store.stats()
@@ -49,7 +49,7 @@ def sidebar(app) -> Filters:  # type: ignore[no-untyped-def]
             f"Answerer: {escape(answerer)}  \n"
             f"Store: {escape(stats.location)}"
         )
-        export_buttons(turns())
+        export_buttons(history)
         upload_box(app)
     since, until = period if isinstance(period, tuple) and len(period) == 2 else (None, None)
     return Filters(
@@ -114,10 +114,14 @@ def feedback(app, i: int, answer: Answer) -> None:  # type: ignore[no-untyped-de
 
 def main() -> None:
     st.title("Ask the press releases")
-    history = turns()
     try:
         app = get_app()
-        filters = sidebar(app)
+    except QaBotError as exc:
+        st.error(str(exc))
+        return
+    history = turns(app)
+    try:
+        filters = sidebar(app, history)
         app.retriever.refresh()
     except QaBotError as exc:  # e.g. the Chroma server was lost: the conversation is kept
         for turn in history:
@@ -163,6 +167,11 @@ def main() -> None:
             return
         answer = final["answer"]
     history.append(Turn(question, answer))
+    try:
+        keep(app, history)
+    except OSError as exc:  # the answer stands; only the copy for a reload is missing
+        st.session_state["turns"] = history
+        st.warning(f"The conversation could not be kept for a reload ({exc}).")
     st.rerun()
 
 
