@@ -41,6 +41,10 @@ def markdown(at: AppTest) -> str:
 
 
 def test_ask_shows_the_answer_and_its_source(at: AppTest) -> None:
+    from ui.state import get_app
+
+    # the browser holds a question to the limit the answerer takes (a counter, no error)
+    assert at.chat_input[0].max_chars == get_app().settings.max_question_chars
     ask(at, QUESTION)
     text = markdown(at)
     assert "Rohling" in text

@@ -139,7 +139,12 @@ def main() -> None:
             render_answer(turn.answer, releases)
             feedback(app, i, turn.answer)
 
-    question = st.chat_input("Ask about the releases, in English or French")
+    # the browser holds the question to the limit, with a counter, rather than an error
+    # naming a server setting after it was sent
+    question = st.chat_input(
+        "Ask about the releases, in English or French",
+        max_chars=app.settings.max_question_chars,
+    )
     if not question:
         return
     with st.chat_message("user"):
