@@ -115,8 +115,8 @@ def ask(page, question: str) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_ask_and_see_the_cited_sentence(page) -> None:  # type: ignore[no-untyped-def]
-    """The headline conversation's first turns, over the whole corpus: who opened the
-    meeting (in English, then in French), then the topics."""
+    """The headline conversation over the whole corpus: who opened the meeting (in English,
+    then in French), the topics, who spoke after him; then a reload keeps it."""
     ask(page, "Who opened the meeting?")
     answer = page.get_by_test_id("stChatMessage").filter(has_text="Rohling").last
     answer.wait_for(timeout=90_000)
@@ -133,6 +133,16 @@ def test_ask_and_see_the_cited_sentence(page) -> None:  # type: ignore[no-untype
     topics = page.get_by_test_id("stChatMessage").filter(has_text="partenariats stratégiques")
     topics.last.wait_for(timeout=90_000)
     assert "renforcement des capacités" in topics.last.inner_text()
+    ask(page, "Et qui a parlé après lui ?")
+    after = page.get_by_test_id("stChatMessage").filter(has_text="a ensuite pris la parole")
+    after.last.wait_for(timeout=90_000)
+    assert "Serban" in after.last.inner_text()
+    # a reload brings the conversation back: its id is in the address
+    assert "?c=" in page.url
+    page.reload()
+    page.get_by_test_id("stChatMessage").filter(has_text="a ensuite pris la parole").last.wait_for(
+        timeout=90_000
+    )
     # a product, not a dev server: no Deploy button
     assert page.get_by_text("Deploy", exact=True).count() == 0
     assert page.get_by_test_id("stAppDeployButton").count() == 0
