@@ -45,8 +45,19 @@ def render_answer(answer: Answer, releases: Mapping[str, Release]) -> None:
     st.markdown(answer_markdown(answer))
     if answer.abstained:  # in the refusal's own language
         st.caption(NEAREST["fr" if answer.text.startswith(ABSTAIN["fr"]) else "en"])
+    for cited, passage in cards(answer):
+        source_card(cited, passage, releases.get(cited[0].release_id))
+
+
+def cards(answer: Answer) -> list[tuple[list[Citation], Passage | None]]:
+    """The source cards: one per passage, with every citation quoting it (two sentences of
+    one paragraph are one card with both highlighted, not the paragraph twice)."""
+    grouped: dict[tuple[str, int], tuple[list[Citation], Passage | None]] = {}
     for c in answer.citations:
-        source_card(c, _passage_of(c, answer), releases.get(c.release_id))
+        passage = _passage_of(c, answer)
+        key = (c.release_id, passage.start if passage else -c.n)
+        grouped.setdefault(key, ([], passage))[0].append(c)
+    return list(grouped.values())
 
 
 def _passage_of(c: Citation, answer: Answer) -> Passage | None:
@@ -56,28 +67,43 @@ def _passage_of(c: Citation, answer: Answer) -> Passage | None:
     )
 
 
-def source_card(c: Citation, passage: Passage | None, release: Release | None) -> None:
+def highlighted(text: str, offset: int, spans: list[tuple[int, int]]) -> str | None:
+    """``text`` (which starts at ``offset`` in its release) escaped, with the ``spans`` (in
+    release offsets) highlighted; None when a span is not inside it."""
+    out, at = [], 0
+    for start, end in sorted(spans):
+        a, b = start - offset, end - offset
+        if not (0 <= a < b <= len(text)):
+            return None
+        if a < at:  # overlapping a span already highlighted
+            continue
+        out += [escape(text[at:a]), f" :orange-background[{escape(text[a:b])}] "]
+        at = b
+    return "".join(out) + escape(text[at:])
+
+
+def source_card(cited: list[Citation], passage: Passage | None, release: Release | None) -> None:
+    first = cited[0]
     with st.container(border=True):
-        st.markdown(f"**\\[{c.n}\\] {escape(c.title)}**")
-        meta = [c.date.isoformat() if c.date else "undated"]
+        markers = " ".join(f"\\[{c.n}\\]" for c in cited)
+        st.markdown(f"**{markers} {escape(first.title)}**")
+        meta = [first.date.isoformat() if first.date else "undated"]
         if release:
             meta.append(release.language)
         st.caption(" · ".join(escape(m) for m in meta))
-        if c.url:
-            st.markdown(f"[{escape(c.url)}]({c.url.replace(')', '%29')})")
+        if first.url:
+            st.markdown(f"[{escape(first.url)}]({first.url.replace(')', '%29')})")
         elif release and release.source:
             # the file's name, never where it lies on the server's disk
             st.caption(escape(PurePath(release.source).name))
-        if not c.supported:
-            st.caption("This sentence does not clearly support the claim.")
-        text, start = (passage.text, passage.start) if passage else (c.quote, c.start)
-        a, b = c.start - start, c.end - start
-        if 0 <= a < b <= len(text):
-            st.markdown(
-                escape(text[:a]) + f" :orange-background[{escape(text[a:b])}] " + escape(text[b:])
-            )
-        else:
-            st.markdown(f":orange-background[{escape(c.quote)}]")
+        for c in cited:
+            if not c.supported:
+                st.caption(f"\\[{c.n}\\] does not clearly support the claim.")
+        text, start = (passage.text, passage.start) if passage else (first.quote, first.start)
+        shown = highlighted(text, start, [(c.start, c.end) for c in cited])
+        if shown is None:
+            shown = " ".join(f":orange-background[{escape(c.quote)}]" for c in cited)
+        st.markdown(shown)
         if passage:
             with st.expander("Whole passage"):
                 st.text(passage.text)
