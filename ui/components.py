@@ -11,6 +11,7 @@ import streamlit as st
 
 from qa_bot.answering.citations import UNBACKED
 from qa_bot.answering.extractive import ABSTAIN
+from qa_bot.answering.question import language_of
 from qa_bot.types import Answer, Citation, Passage, Release
 
 NEAREST = {
@@ -45,8 +46,25 @@ def render_answer(answer: Answer, releases: Mapping[str, Release]) -> None:
     st.markdown(answer_markdown(answer))
     if answer.abstained:  # in the refusal's own language
         st.caption(NEAREST["fr" if answer.text.startswith(ABSTAIN["fr"]) else "en"])
+    elif note := quoted_in(answer, releases):
+        st.caption(note)
     for cited, passage in cards(answer):
         source_card(cited, passage, releases.get(cited[0].release_id))
+
+
+QUOTED = {
+    ("en", "fr"): "Quoted as written, in French: the releases that answer are in French.",
+    ("fr", "en"): "Cité tel quel, en anglais : les communiqués qui répondent sont en anglais.",
+}
+
+
+def quoted_in(answer: Answer, releases: Mapping[str, Release]) -> str | None:
+    """Why an answer reads in another language than the question, when every release it
+    cites is in that language (the offline answer quotes sentences as they are written)."""
+    languages = {r.language for c in answer.citations if (r := releases.get(c.release_id))}
+    if len(languages) != 1 or answer.generator != "extractive":
+        return None
+    return QUOTED.get((language_of(answer.question), languages.pop()))
 
 
 def cards(answer: Answer) -> list[tuple[list[Citation], Passage | None]]:

@@ -29,3 +29,18 @@ def test_two_sentences_of_one_paragraph_are_one_card_with_both_highlighted() -> 
     assert text is not None and text.count(":orange-background[") == 2
     assert text.index("opened") < text.index("spoke") < text.index("closed")
     assert highlighted(TEXT, 100, [(first.start, first.end)]) is None  # not in this text
+
+
+def test_an_answer_quoted_in_another_language_says_why() -> None:
+    from types import SimpleNamespace
+
+    from ui.components import quoted_in
+
+    cite = _citation(1, "Gen. A opened the meeting.")
+    french = {"r1": SimpleNamespace(language="fr")}
+    english = {"r1": SimpleNamespace(language="en")}
+    asked = Answer("Who opened the meeting?", "x [1]", False, (cite,), (), "extractive")
+    assert "in French" in (quoted_in(asked, french) or "")  # type: ignore[arg-type]
+    assert quoted_in(asked, english) is None  # type: ignore[arg-type]
+    again = Answer("Qui a ouvert la réunion ?", "x [1]", False, (cite,), (), "extractive")
+    assert "en anglais" in (quoted_in(again, english) or "")  # type: ignore[arg-type]
