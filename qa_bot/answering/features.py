@@ -160,7 +160,6 @@ _TITLE = re.compile(
     r"Mullah|Haji|Maulawi|Mawlawi|Qari|Sheikh|President|Minister|Ambassador|"
     r"général|colonel|amiral|capitaine|lieutenant|président|ministre|ambassadeur|M\.|Mme)(?=\s)"
 )
-_PERSON_NAME = re.compile(r"(?:[A-Z]\.\s*)*[A-Z][a-zà-ÿ'’-]+")
 _NOT_NAMES = frozenset(
     ("Afghan", "Afghanistan", "Taliban", "Haqqani", "ISAF", "NATO", "OTAN", "Coalition",
      "District", "Province", "Force", "Forces", "Security")

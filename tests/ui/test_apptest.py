@@ -177,3 +177,12 @@ def test_a_reload_brings_the_conversation_back(at: AppTest) -> None:
     fresh.query_params["c"] = "../../etc/passwd"  # not an id: a new conversation
     fresh.run()
     assert not fresh.exception and fresh.session_state["turns"] == []
+
+
+def test_an_answer_stands_when_the_conversation_cannot_be_kept(at: AppTest) -> None:
+    from ui.state import get_app
+
+    (get_app().local_dir / "conversations").write_text("a file where the folder would be")
+    ask(at, QUESTION)
+    assert len(at.session_state["turns"]) == 1 and "Rohling" in markdown(at)
+    assert any("could not be kept for a reload" in w.value for w in at.warning)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 
 import streamlit as st
 
@@ -63,9 +64,7 @@ def sidebar(app, history: list[Turn]) -> Filters:  # type: ignore[no-untyped-def
 def release_labels(index) -> dict[str, str]:  # type: ignore[no-untyped-def]
     """Date and whole title (searchable as typed); the id too where two would read alike."""
     labels = {rid: f"{index[rid].date or '-'} {index[rid].title}" for rid in index}
-    seen: dict[str, int] = {}
-    for label in labels.values():
-        seen[label] = seen.get(label, 0) + 1
+    seen = Counter(labels.values())
     return {rid: label if seen[label] == 1 else f"{label} ({rid})" for rid, label in labels.items()}
 
 
@@ -141,6 +140,8 @@ def main() -> None:
 
     # the browser holds the question to the limit, with a counter, rather than an error
     # naming a server setting after it was sent
+    if error := st.session_state.pop("keep_error", None):  # said after the rerun, not lost to it
+        st.warning(error)
     question = st.chat_input(
         "Ask about the releases, in English or French",
         max_chars=app.settings.max_question_chars,
@@ -175,8 +176,7 @@ def main() -> None:
     try:
         keep(app, history)
     except OSError as exc:  # the answer stands; only the copy for a reload is missing
-        st.session_state["turns"] = history
-        st.warning(f"The conversation could not be kept for a reload ({exc}).")
+        st.session_state["keep_error"] = f"The conversation could not be kept for a reload ({exc})."
     st.rerun()
 
 
