@@ -37,6 +37,7 @@ from .question import (
     asks_after,
     asks_name,
     asks_several,
+    conversation_text,
     is_follow_up,
     split_question,
     wants_language,
@@ -197,7 +198,7 @@ class ExtractiveAnswerer:
         import numpy as np
 
         wanted = wants_language(question)
-        follow_up = bool(history) and is_follow_up(question)
+        follow_up = bool(history) and is_follow_up(question, conversation_text(history))
         q = analyse(question)
         if wanted and history and len(q.terms) <= 2:
             q = analyse(history[-1].question)  # "Et en français ?": the same question again

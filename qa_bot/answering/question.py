@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..text import MONTHS, QUESTION_WORDS, Period, find_periods, fold, terms
+from ..types import Turn
 
 # words that tell a question's language: its question words and common function words
 # ("a" is French "has" and the English article: it tells neither)
@@ -88,7 +90,8 @@ def analyse(text: str) -> Question:
 
 
 FOLLOW_UP = re.compile(
-    r"^\W*(and|et|also|aussi|what else|quoi d.autre|same|idem)\b|\b(he|she|him|her|his|they|"
+    r"^\W*(and|et|also|aussi|what else|quoi d.autre|same|idem|what about|how about|"
+    r"qu.en est.il)\b|\b(he|she|him|her|his|they|"
     r"them|it|that|this|those|these|il|elle|lui|eux|ce|cette|ces|celui|celle)\b|"
     r"\b(en fran[cç]ais|in english|en anglais|in french)\b",
     re.IGNORECASE,
@@ -127,8 +130,38 @@ def asks_after(text: str) -> bool:
     return bool(_AFTER.search(fold(text).replace("’", "'")))
 
 
-def is_follow_up(text: str) -> bool:
-    return bool(FOLLOW_UP.search(fold(text))) or len(terms(text)) <= 2
+_NAMED = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-ZÀ-Ý][\w'’-]*")
+
+
+def new_names(text: str, conversation: str) -> set[str]:
+    """The names a question gives (capitalised words, not its first) that the conversation
+    so far does not hold: "Capital of *France*?" after a turn on a Kandahar operation."""
+    said = set(terms(conversation))
+    return {t for m in _NAMED.findall(text.strip()) for t in terms(m)} - said
+
+
+def is_follow_up(text: str, conversation: str | None = None) -> bool:
+    """A question that leans on the conversation: it opens with "and", points back ("he",
+    "it", "that") or asks for another language; or it is brief ("How many were detained?",
+    "What was recovered?"), unless it names something the conversation (the text of its
+    last turn, when given) has not: "Capital of France?" asks on its own."""
+    if FOLLOW_UP.search(fold(text)):
+        return True
+    if len(terms(text)) > 2:
+        return False
+    return conversation is None or not new_names(text, conversation)
+
+
+def conversation_text(history: Sequence[Turn]) -> str:
+    """What the last turn said: its question, its answer and the passages it read."""
+    if not history:
+        return ""
+    last = history[-1]
+    return "\n".join(
+        [last.question, last.answer.text]
+        + [f"{p.title}\n{p.text}" for p in last.answer.passages]
+        + [c.quote for c in last.answer.citations]
+    )
 
 
 _ASKS = re.compile(

@@ -20,7 +20,7 @@ from ..text import searchable, terms
 from ..types import Answer, Filters, Turn
 from . import Answerer, stream_answer
 from .extractive import CONVERSATION_TURNS
-from .question import is_follow_up
+from .question import conversation_text, is_follow_up
 
 
 class QA:
@@ -132,7 +132,7 @@ class QA:
 
     def _resolve(self, question: str, history: Sequence[Turn]) -> tuple[str, list[str]]:
         """(what to match, releases to prefer) for a question in a conversation."""
-        if not history or not is_follow_up(question):
+        if not history or not is_follow_up(question, conversation_text(history)):
             return question, []
         previous = history[-1]
         condense = getattr(self.answerer, "condense", None)

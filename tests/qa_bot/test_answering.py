@@ -116,6 +116,17 @@ def test_abstains_off_topic(corpus_app) -> None:  # type: ignore[no-untyped-def]
         assert answer.abstained and answer.text.startswith("The releases do not contain")
 
 
+def test_a_brief_off_topic_question_mid_conversation_is_refused(corpus_app) -> None:  # type: ignore[no-untyped-def]
+    """Brief questions follow up the conversation ("How many were detained?") unless they
+    name something it has not: "Capital of France?" was answered from the last release."""
+    qa = corpus_app.qa("extractive")
+    question = "Where did international forces strike a Taliban commander on 1 December 2009?"
+    history = [Turn(question, qa.ask(question))]
+    for off_topic in ("Capital of France?", "Weather in Brussels?"):
+        answer = qa.ask(off_topic, history=history)
+        assert answer.abstained, answer.text
+
+
 @pytest.mark.xfail(
     strict=True,
     reason="issue 7, still open: near misses (the event is in the releases, the asked fact is "

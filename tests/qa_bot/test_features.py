@@ -20,6 +20,7 @@ from qa_bot.answering.question import (
     asks_after,
     asks_name,
     asks_several,
+    is_follow_up,
     language_of,
     split_question,
 )
@@ -480,6 +481,21 @@ def test_a_question_s_language() -> None:
         assert language_of(question) == "en", question
     for question in ("Qui a ouvert la réunion ?", "Et qui a parlé après lui ?", "Quels sujets ?"):
         assert language_of(question) == "fr", question
+
+
+def test_a_brief_question_naming_what_the_conversation_has_not_asks_on_its_own() -> None:
+    said = "How many weapons were seized in Kandahar? Forces seized weapons from Taqwa's house."
+    for question in (
+        "How many were detained?",  # brief: about the operation just asked about
+        "What was recovered?",
+        "Taqwa's other name?",  # a name the conversation gave
+        "What about Kunduz?",  # the same question, of another place
+        "What did he say about Kunduz?",  # points back
+    ):
+        assert is_follow_up(question, said), question
+    for question in ("Capital of France?", "Weather in Brussels?", "Qui a écrit Les Misérables ?"):
+        assert not is_follow_up(question, said), question
+        assert is_follow_up(question), question  # without the conversation: brief
 
 
 def test_a_follow_up_asking_who_came_after_someone_is_known() -> None:
