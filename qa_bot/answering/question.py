@@ -108,15 +108,15 @@ def wants_language(text: str) -> str | None:
 
 
 _NAME_ASKED = re.compile(
-    r"\b(what|which)\s+(was|were|is|are)\s+(the\s+|his\s+|her\s+|their\s+)"
-    r"((full|first|last)\s+){0,2}names?\b|\bcomment\s+s.appel|"
+    r"\b(what|which)(\s+(was|were|is|are)|'s)\s+(the\s+|his\s+|her\s+|their\s+|"
+    r"the\s+[\w\s-]{1,40}?'s\s+)((full|first|last)\s+){0,2}names?\b|\bcomment\s+s.appel|"
     r"\bquel(le)?s?\s+(est|etait|sont|etaient)\s+(le|les|son|leurs?)\s+noms?\b"
 )
 
 
 def asks_name(text: str) -> bool:
-    """A question that asks for a name ("What was the name of ...", "Comment s'appelait
-    ...", "Quel est le nom de ...")."""
+    """A question that asks for a name ("What was the name of ...", "What was the governor's
+    name?", "What's his name?", "Comment s'appelait ...", "Quel est le nom de ...")."""
     return bool(_NAME_ASKED.search(fold(text).replace("’", "'")))
 
 

@@ -183,6 +183,9 @@ def test_a_question_asking_for_a_name_is_known() -> None:
         "What is the full first name of Major General T. Serban?",
         "Comment s'appelait le commandant taliban ?",
         "Quel est le nom du chef taliban arrêté le 3 décembre 2012 ?",
+        "What was the police chief's name?",
+        "What’s his name?",
+        "What's the name of the commando who was quoted?",
     ):
         assert asks_name(question), question
     for question in (
@@ -191,6 +194,8 @@ def test_a_question_asking_for_a_name_is_known() -> None:
         "Name the operation.",
         "Which village was called a safe haven?",
         "What did the general call for?",
+        "What was the gang called?",
+        "What was the governor's plan for the name change?",
     ):
         assert not asks_name(question), question
 
