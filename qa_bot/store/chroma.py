@@ -621,10 +621,14 @@ class ChromaStore:
 
     def all_chunks(self) -> Iterable[tuple[dict[str, Any], str]]:
         """Every chunk's metadata (with its id as ``chunk_id``) and text."""
-        pages = self._all_chunks()
+        return self._each(self._all_chunks())
+
+    def _each(self, items: Iterator[Any]) -> Iterator[Any]:
+        """``items`` with each step guarded (a lost server raises StoreError, not a
+        Chroma error, however far the reader has gone)."""
         while True:
             try:
-                item = self._next(pages)
+                item = self._next(items)
             except StopIteration:
                 return
             yield item
@@ -643,13 +647,7 @@ class ChromaStore:
     def chunk_vectors(self) -> Iterable[tuple[dict[str, Any], str, Any]]:
         """Every chunk's metadata (with ``chunk_id``), text and vector, page by page (to
         rebuild the search index beside the store)."""
-        pages = self._chunk_vectors()
-        while True:
-            try:
-                item = self._next(pages)
-            except StopIteration:
-                return
-            yield item
+        return self._each(self._chunk_vectors())
 
     def _chunk_vectors(self) -> Iterator[tuple[dict[str, Any], str, Any]]:
         if self._open(create=False) is None:
