@@ -40,6 +40,7 @@ from .question import (
     conversation_text,
     is_follow_up,
     split_question,
+    switches_subject,
     wants_language,
 )
 
@@ -198,7 +199,8 @@ class ExtractiveAnswerer:
         import numpy as np
 
         wanted = wants_language(question)
-        follow_up = bool(history) and is_follow_up(question, conversation_text(history))
+        conversation = conversation_text(history)
+        follow_up = bool(history) and is_follow_up(question, conversation)
         q = analyse(question)
         if wanted and history and len(q.terms) <= 2:
             q = analyse(history[-1].question)  # "Et en français ?": the same question again
@@ -215,7 +217,7 @@ class ExtractiveAnswerer:
         after = None
         cited: frozenset[tuple[str, int]] = frozenset()
         positions: frozenset[tuple[str, int]] = frozenset()
-        if follow_up:
+        if follow_up and not switches_subject(question, conversation):
             # what the conversation cited ("who spoke after *him*" may go back two turns)
             said = [c for turn in history[-CONVERSATION_TURNS:] for c in turn.answer.citations]
             previous = frozenset(c.release_id for c in said)

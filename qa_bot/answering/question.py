@@ -136,8 +136,26 @@ _NAMED = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-ZÀ-Ý][\w'’-]*")
 def new_names(text: str, conversation: str) -> set[str]:
     """The names a question gives (capitalised words, not its first) that the conversation
     so far does not hold: "Capital of *France*?" after a turn on a Kandahar operation."""
-    said = set(terms(conversation))
-    return {t for m in _NAMED.findall(text.strip()) for t in terms(m)} - said
+    return names(text) - set(terms(conversation))
+
+
+def names(text: str) -> set[str]:
+    """The words of the names a text gives (capitalised words, not its first; not months)."""
+    return {t for m in _NAMED.findall(text.strip()) for t in terms(m) if t not in MONTHS}
+
+
+_POINTS_BACK = re.compile(
+    r"\b(he|she|him|her|his|hers|they|them|their|it|its|that|this|those|these|il|elle|ils|"
+    r"elles|lui|eux|leur|leurs|ce|cette|ces|celui|celle)\b"
+)
+
+
+def switches_subject(text: str, conversation: str) -> bool:
+    """A follow-up that asks the same of something else: it names what the conversation has
+    not, and points back at nothing ("What about Kandahar?", "And in Musa Qal'ah?"). Its
+    answer is in another release than the one the conversation was about."""
+    pointing = _POINTS_BACK.search(fold(text))  # "qu'a-t-il dit": he, the one just named
+    return bool(new_names(text, conversation)) and not pointing
 
 
 def is_follow_up(text: str, conversation: str | None = None) -> bool:
@@ -153,14 +171,13 @@ def is_follow_up(text: str, conversation: str | None = None) -> bool:
 
 
 def conversation_text(history: Sequence[Turn]) -> str:
-    """What the last turn said: its question, its answer and the passages it read."""
+    """What the last turn said: its question, its answer and the titles of what it cited
+    (not the passages it read and did not show: a name there is still new to the user)."""
     if not history:
         return ""
     last = history[-1]
     return "\n".join(
-        [last.question, last.answer.text]
-        + [f"{p.title}\n{p.text}" for p in last.answer.passages]
-        + [c.quote for c in last.answer.citations]
+        [last.question, last.answer.text] + [f"{c.title}\n{c.quote}" for c in last.answer.citations]
     )
 
 

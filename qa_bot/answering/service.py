@@ -20,7 +20,7 @@ from ..text import searchable, terms
 from ..types import Answer, Filters, Turn
 from . import Answerer, stream_answer
 from .extractive import CONVERSATION_TURNS
-from .question import conversation_text, is_follow_up
+from .question import conversation_text, is_follow_up, names, switches_subject
 
 
 class QA:
@@ -132,9 +132,13 @@ class QA:
 
     def _resolve(self, question: str, history: Sequence[Turn]) -> tuple[str, list[str]]:
         """(what to match, releases to prefer) for a question in a conversation."""
-        if not history or not is_follow_up(question, conversation_text(history)):
+        conversation = conversation_text(history)
+        if not history or not is_follow_up(question, conversation):
             return question, []
         previous = history[-1]
+        # "What about Kandahar?": the question before, of something else; not in its releases
+        switch = switches_subject(question, conversation)
+        dropped = names(previous.question) if switch else set()
         condense = getattr(self.answerer, "condense", None)
         query = None
         if condense is not None:
@@ -143,8 +147,13 @@ class QA:
             except GeneratorError:
                 query = None
         if not query:
-            carried = " ".join(t for t in terms(previous.question) if t not in terms(question))
+            asked = terms(question)
+            carried = " ".join(
+                t for t in terms(previous.question) if t not in asked and t not in dropped
+            )
             query = f"{question} {carried}".strip()
+        if switch:
+            return query, []
         prefer = [c.release_id for c in previous.answer.citations] or [
             p.release_id for p in previous.answer.passages[:2]
         ]

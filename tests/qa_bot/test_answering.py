@@ -127,6 +127,21 @@ def test_a_brief_off_topic_question_mid_conversation_is_refused(corpus_app) -> N
         assert answer.abstained, answer.text
 
 
+def test_what_about_another_place_asks_the_same_of_it(corpus_app) -> None:  # type: ignore[no-untyped-def]
+    """ "What about Kandahar?" was answered from the Kunduz release the conversation cited
+    (its words and its release were carried over); now the question before is asked again
+    of Kandahar, in July 2010 still."""
+    qa = corpus_app.qa("extractive")
+    question = "How many insurgents were detained in Kunduz province in July 2010?"
+    history = [Turn(question, qa.ask(question))]
+    first = {c.release_id for c in history[0].answer.citations}
+    answer = qa.ask("What about Kandahar?", history=history)
+    assert not answer.abstained and answer.citations
+    cited = answer.citations[0]
+    assert cited.release_id not in first and "Kandahar" in cited.quote
+    assert cited.date is not None and (cited.date.year, cited.date.month) == (2010, 7)
+
+
 @pytest.mark.xfail(
     strict=True,
     reason="issue 7, still open: near misses (the event is in the releases, the asked fact is "

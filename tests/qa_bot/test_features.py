@@ -23,6 +23,7 @@ from qa_bot.answering.question import (
     is_follow_up,
     language_of,
     split_question,
+    switches_subject,
 )
 from qa_bot.fitted import Logistic, Params, load
 from qa_bot.types import Passage, Sentence, Turn
@@ -501,6 +502,19 @@ def test_a_brief_question_naming_what_the_conversation_has_not_asks_on_its_own()
     for question in ("Capital of France?", "Weather in Brussels?", "Qui a écrit Les Misérables ?"):
         assert not is_follow_up(question, said), question
         assert is_follow_up(question), question  # without the conversation: brief
+
+
+def test_a_follow_up_naming_something_new_and_pointing_back_at_nothing_switches() -> None:
+    said = "How many insurgents were detained in Kunduz in July 2010? Two were detained."
+    for question in ("What about Kandahar?", "And in Musa Qal'ah on March 28, 2011?"):
+        assert switches_subject(question, said), question
+    for question in (
+        "What did he say about Kandahar?",  # he: the one just named
+        "Qu'a-t-il dit de Kandahar ?",
+        "And in July 2011?",  # a month is a period, not something else to ask about
+        "How many were detained in Kunduz?",
+    ):
+        assert not switches_subject(question, said), question
 
 
 def test_a_follow_up_asking_who_came_after_someone_is_known() -> None:
