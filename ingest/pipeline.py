@@ -47,7 +47,7 @@ from qa_bot.types import Chunk, IngestReport, Rejection, Release, ReleaseInfo
 
 from .chunking import Chunker
 from .embedding import WorkAhead
-from .loaders import MB, Limits, RawRelease, discover, load_file
+from .loaders import MB, Limits, RawRelease, discover, display_path, load_file
 from .metadata import METADATA_VERSION, derive_id
 
 MAX_AHEAD = 16
@@ -120,6 +120,15 @@ class _Todo:
     version: str
     is_new: bool
     repair: bool = False
+
+
+def _kept(ids: list[str]) -> str:
+    shown = ", ".join(sorted(ids)[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
+    return (
+        f"not pruned: the file could not be read in full, so its stored release"
+        f"{'s' if len(ids) != 1 else ''} {shown} stay; fix the file (see the rejection above) "
+        "and ingest again, or delete them with `qa-bot delete`"
+    )
 
 
 class Ingestor:
@@ -198,7 +207,8 @@ class Ingestor:
             damaged = self.store.audit(everything)[1]
         else:
             damaged = set()
-        raws = list(self._load(files, rejected))
+        unread: set[str] = set()  # files that could not be read in full
+        raws = list(self._load(files, rejected, unread))
         index = _Known(self.store, everything)
         index.prefetch([derive_id(raw) for raw in raws])
         _stored_first(raws, index)
@@ -310,18 +320,25 @@ class Ingestor:
             progress(len(todo), len(todo))
 
         removed = 0
+        deleted: list[str] = []
         if prune:
             roots = [p.resolve() for p in paths if p.exists()]
             assert everything is not None
-            gone = [
-                info.release_id
+            missing = [
+                info
                 for info in everything.values()
                 if info.release_id not in seen and _under(info.source, roots)
             ]
-            removed = len(self.store.delete(gone))
-            deleted = gone
-        else:
-            deleted = []
+            # a file that could not be read in full (a broken line, emptied half-way through
+            # a save) may still hold its releases: only what it no longer holds when read
+            # whole, or what a file that is gone held, is removed
+            kept: dict[str, list[str]] = {}
+            for info in missing:
+                if info.source in unread:
+                    kept.setdefault(info.source, []).append(info.release_id)
+            warnings += [Rejection(source, _kept(ids)) for source, ids in sorted(kept.items())]
+            deleted = [info.release_id for info in missing if info.source not in unread]
+            removed = len(self.store.delete(deleted))
         if self.index is not None:
             self._update_index(segment, written, deleted)
 
@@ -330,6 +347,7 @@ class Ingestor:
             updated=updated,
             unchanged=unchanged,
             removed=removed,
+            removed_ids=tuple(sorted(deleted)),
             rejected=tuple(sorted(rejected, key=_file_order)),
             skipped=tuple(skipped),
             warnings=tuple(sorted(warnings, key=_file_order)),
@@ -419,11 +437,14 @@ class Ingestor:
                 segment.abandon()
             rebuild(self.index, self.store)
 
-    def _load(self, files: Iterable[Path], rejected: list[Rejection]) -> Iterable[RawRelease]:
+    def _load(
+        self, files: Iterable[Path], rejected: list[Rejection], unread: set[str]
+    ) -> Iterable[RawRelease]:
         for path in files:
             for loaded in load_file(path.resolve(), self.limits):
                 if isinstance(loaded, Rejection):
                     rejected.append(loaded)
+                    unread.add(display_path(path.resolve()))
                 else:
                     yield loaded
 

@@ -81,7 +81,11 @@ def ingest(
     chroma_url: UrlOpt = None,
     prune: Annotated[
         bool,
-        typer.Option("--prune", help="Remove stored releases whose file under PATHS is gone."),
+        typer.Option(
+            "--prune",
+            help="Remove stored releases whose file under PATHS is gone or no longer holds "
+            "them (not those of a file that could not be read in full).",
+        ),
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -134,6 +138,8 @@ def ingest(
             f"release{'s' if report.releases != 1 else ''}, {report.chunks} "
             f"chunk{'s' if report.chunks != 1 else ''}."
         )
+        for rid in report.removed_ids:
+            typer.echo(f"  removed {rid}", err=True)
         for r in report.rejected:
             typer.echo(f"  rejected {r.path}: {r.reason}", err=True)
         for w in report.warnings:

@@ -118,7 +118,10 @@ class IngestReport:
     repaired: int = 0
     """Releases whose chunks had gone missing from the store, written again."""
     warnings: tuple[Rejection, ...] = ()
-    """Releases stored with something left out (a date that could not be read)."""
+    """Releases stored with something left out (a date that could not be read), and
+    releases ``--prune`` kept because their file could not be read in full."""
+    removed_ids: tuple[str, ...] = ()
+    """The releases ``--prune`` removed."""
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -127,6 +130,7 @@ class IngestReport:
             "unchanged": self.unchanged,
             "repaired": self.repaired,
             "removed": self.removed,
+            "removed_ids": list(self.removed_ids),
             "rejected": [{"path": r.path, "reason": r.reason} for r in self.rejected],
             "skipped": list(self.skipped),
             "warnings": [{"path": w.path, "reason": w.reason} for w in self.warnings],

@@ -82,6 +82,40 @@ def test_incremental_update_and_prune(
     )
 
 
+def test_prune_keeps_the_releases_of_a_file_it_could_not_read_in_full(
+    ingestor: Ingestor, tmp_path: Path
+) -> None:
+    """--prune removes what a file no longer holds, or what a file that is gone held; a
+    broken line or a file emptied half-way through a save removed releases that were still
+    there (found by a helper probing the CLI)."""
+    data = tmp_path / "data"
+    data.mkdir()
+    lines = ISAF.read_text(encoding="utf-8").split("\n")[:3]
+    jsonl = data / "three.jsonl"
+    jsonl.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    note = data / "note.txt"
+    note.write_text("Depot opened\n\nEngineers opened a depot in Kunduz on 3 March 2012.")
+    first = ingestor.run([data])
+    assert first.added == 4
+    ids = {json.loads(line)["id"] for line in lines}
+
+    jsonl.write_text("\n".join([lines[0], "{broken", lines[2]]) + "\n", encoding="utf-8")
+    note.write_bytes(b"")
+    broken = ingestor.run([data], prune=True)
+    assert broken.removed == 0 and broken.removed_ids == ()
+    assert {Path(w.path).name for w in broken.warnings} >= {"three.jsonl", "note.txt"}
+    assert all("not pruned" in w.reason for w in broken.warnings)
+    assert ids <= set(ingestor.store.release_index())
+    assert ingestor.store.count_releases() == 4
+
+    jsonl.write_text("\n".join([lines[0], lines[2]]) + "\n", encoding="utf-8")  # one left out
+    note.unlink()
+    pruned = ingestor.run([data], prune=True)
+    gone = json.loads(lines[1])["id"]
+    assert pruned.removed == 2 and gone in pruned.removed_ids
+    assert set(ingestor.store.release_index()) == ids - {gone}
+
+
 def test_bad_files_never_abort_and_nothing_stored_is_lost(
     ingestor: Ingestor, tmp_path: Path
 ) -> None:
