@@ -214,6 +214,7 @@ class Ingestor:
         _stored_first(raws, index)
 
         todo: list[_Todo] = []
+        read = {raw.source for raw in raws} | unread
         warnings: list[Rejection] = []
         seen: dict[str, RawRelease] = {}  # id -> the first release met with it
         versions: dict[str, str] = {}
@@ -233,9 +234,25 @@ class Ingestor:
                     )
                 )
                 continue
+            known = index.get(rid)
+            if (
+                known is not None
+                and known.version != version
+                and known.source != raw.source
+                and known.source not in read  # read in this run without it: it moved here
+                and Path(known.source).exists()
+            ):  # a record naming the id of another file's release (exports number from "001")
+                rejected.append(
+                    Rejection(
+                        raw.where,
+                        f"release id {rid!r} is already stored from {known.source}, which is "
+                        "still there: give this release its own 'id', or delete the stored "
+                        f"one first (qa-bot delete {rid})",
+                    )
+                )
+                continue
             seen[rid] = raw
             versions[rid] = version
-            known = index.get(rid)
             repair = rid in damaged
             if known is not None and known.version == version and not repair:
                 unchanged += 1

@@ -137,8 +137,8 @@ def test_a_write_that_fails_leaves_no_orphans_and_the_run_goes_on(
     class OddSource(Ingestor):
         """A release whose source Chroma refuses (a lone surrogate), beside good ones."""
 
-        def _load(self, files, rejected):  # type: ignore[no-untyped-def,override]
-            yield from super()._load(files, rejected)
+        def _load(self, files, rejected, unread):  # type: ignore[no-untyped-def,override]
+            yield from super()._load(files, rejected, unread)
             yield RawRelease(source="/data/caf\udce9.txt", text=TEXT, kind="text")
 
     store = ChromaStore(embedder=fake_embedder, collection="releases", path=tmp_path / "store")

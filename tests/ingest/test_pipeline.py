@@ -45,6 +45,37 @@ def test_a_newcomer_with_a_stored_id_is_rejected_not_the_stored_release(
     assert stored.title == "Original" and ORIGINAL in stored.text
 
 
+def test_a_record_naming_another_file_s_stored_id_is_rejected(
+    ingestor: Ingestor, tmp_path: Path
+) -> None:
+    """Ingested on its own, a record reusing the id of a release stored from another file
+    (still there) replaced it with no word (found by a helper probing the CLI); a record
+    that moved to another file still replaces the stored one."""
+    data, other = tmp_path / "data", tmp_path / "other"
+    data.mkdir()
+    other.mkdir()
+    one = data / "one.json"
+    one.write_text(
+        json.dumps({"id": "json-one", "title": "Original", "body": ORIGINAL}), encoding="utf-8"
+    )
+    assert ingestor.run([data]).added == 1
+    clash = other / "clash.jsonl"
+    clash.write_text(
+        json.dumps({"id": "json-one", "title": "Draft note", "body": "Another text."}) + "\n",
+        encoding="utf-8",
+    )
+    report = ingestor.run([other])
+    assert (report.added, report.updated) == (0, 0)
+    assert [r.path for r in report.rejected] == [f"{clash}:1"]
+    assert "one.json" in report.rejected[0].reason and "qa-bot delete" in report.rejected[0].reason
+    assert ingestor.store.get_releases(["json-one"])["json-one"].title == "Original"
+
+    one.write_text(json.dumps({"id": "json-two", "title": "Another", "body": "Other text."}))
+    moved = ingestor.run([data, other])  # one.json no longer holds it: the record moved
+    assert moved.rejected == () and moved.updated == 1
+    assert ingestor.store.get_releases(["json-one"])["json-one"].title == "Draft note"
+
+
 ORIGINAL = "The original release says the bridge at Ghent reopened on Monday after repairs."
 
 
