@@ -363,7 +363,16 @@ def _load_html(path: Path, html: str) -> Loaded:
 
 def _record(source: str, obj: Any) -> Loaded:
     if not isinstance(obj, dict):
-        return Rejection(source, f"expected a JSON object, found {type(obj).__name__}")
+        fix = (
+            "; for several releases write one object per line in a .jsonl file"
+            if isinstance(obj, list)
+            else ""
+        )
+        return Rejection(
+            source,
+            f"expected a JSON object (a release: title, date, body), found "
+            f"{type(obj).__name__}{fix}",
+        )
     try:
         rec = ReleaseRecord.model_validate(obj)
     except ValidationError as exc:

@@ -100,7 +100,7 @@ def ingest(
     if missing and not prune:  # (with --prune a path that is gone removes its releases)
         typer.echo(
             f"Error: no such file or folder: {', '.join(map(str, missing))}; nothing was "
-            "ingested and no store was made. Check the path.",
+            "ingested and the store was not touched. Check the path.",
             err=True,
         )
         raise typer.Exit(1)
@@ -569,6 +569,9 @@ def feedback(store: StoreOpt = None, chroma_url: UrlOpt = None, as_json: JsonOpt
         raise _fail(exc, as_json) from None
     if as_json:
         _print_json(rows)
+        return
+    if not rows:
+        typer.echo("No feedback yet: ratings given in the chat (qa-bot ui) are listed here.")
         return
     for r in rows:
         thumb = {1: "up", 0: "down"}.get(r["rating"], "-")
