@@ -248,10 +248,12 @@ class ExtractiveAnswerer:
 
     def _anchor(
         self, question: str, history: Sequence[Turn]
-    ) -> tuple[str, int, frozenset[str]] | None:
-        """For "And who spoke after him?": the latest sentence cited that names someone (its
-        release, its position there, the surnames it names)."""
-        if not asks_after(question):
+    ) -> tuple[str, int, frozenset[str], int] | None:
+        """For "And who spoke after him?" (or "before her?"): the latest sentence cited that
+        names someone (its release, its position there, the surnames it names, and which way
+        to look: 1 after it, -1 before)."""
+        step = asks_after(question)
+        if not step:
             return None
         for turn in reversed(history[-CONVERSATION_TURNS:]):
             for c in turn.answer.citations:
@@ -259,7 +261,7 @@ class ExtractiveAnswerer:
                 if not people:
                     continue
                 for rid, position in self._positions(frozenset({(c.release_id, c.start)})):
-                    return rid, position, frozenset(people)
+                    return rid, position, frozenset(people), step
         return None
 
     def _positions(self, cited: frozenset[tuple[str, int]]) -> list[tuple[str, int]]:
@@ -373,21 +375,22 @@ def abstention_text(language: str, passages: Sequence[Passage]) -> str:
 
 def next_person(scored: Scored) -> int | None:
     """For "And who spoke after him?" (a *who* follow-up asking what came after someone
-    cited): the first candidate after that sentence in its release that names someone
-    else, said alone, even where the refusal model would refuse (its signals are the
-    question's words in the sentences). The order of the sentences answers it, which no
-    sentence's features say, and the training questions hold one such question (about the
-    NATO item, which the fit leaves out): too few for a fitted model to learn it."""
+    cited; or before): the first candidate after that sentence in its release (the last
+    before it) that names someone else, said alone, even where the refusal model would
+    refuse (its signals are the question's words in the sentences). The order of the
+    sentences answers it, which no sentence's features say, and the training questions hold
+    one such question (about the NATO item, which the fit leaves out): too few for a fitted
+    model to learn it."""
     after = scored.query.after
     if after is None or scored.query.kind != "who":
         return None
-    rid, position, known = after
-    later = [
-        (c.position, i)
+    rid, position, known, step = after
+    beyond = [  # nearest first, the way asked
+        (step * c.position, i)
         for i, c in enumerate(scored.candidates)
-        if c.passage.release_id == rid and c.position > position
+        if c.passage.release_id == rid and step * c.position > step * position
     ]
-    for _, i in sorted(later):
+    for _, i in sorted(beyond):
         if F.persons(scored.candidates[i].sentence.text) - known:
             return i
     return None

@@ -312,9 +312,10 @@ class Query:
     """It asks more than one thing (its answer takes more than one sentence)."""
     kinds: tuple[str, ...] = ()
     """Every kind it asks for, ``kind`` first."""
-    after: tuple[str, int, frozenset[str]] | None = None
-    """A follow-up asking who came after someone the conversation cited ("And who spoke
-    after him?"): (release, position of that sentence, the surnames it names)."""
+    after: tuple[str, int, frozenset[str], int] | None = None
+    """A follow-up asking who came after (or before) someone the conversation cited ("And
+    who spoke after him?"): (release, position of that sentence, the surnames it names, 1
+    for after or -1 for before)."""
 
 
 @dataclass(frozen=True)

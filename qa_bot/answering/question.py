@@ -121,13 +121,15 @@ def asks_name(text: str) -> bool:
 
 
 _AFTER = re.compile(r"\b(after (him|her|them)|apres (lui|elle|eux|elles))\b")
+_BEFORE = re.compile(r"\b(before (him|her|them)|avant (lui|elle|eux|elles))\b")
 
 
-def asks_after(text: str) -> bool:
-    """A follow-up asking who came after someone an earlier answer named ("And who spoke
-    after him?", "Et qui a parlé après lui ?"); not "next" or "then" alone ("Who is the next
-    commander?")."""
-    return bool(_AFTER.search(fold(text).replace("’", "'")))
+def asks_after(text: str) -> int:
+    """A follow-up asking who came after (1) or before (-1) someone an earlier answer named
+    ("And who spoke after him?", "Et qui a parlé avant elle ?"), else 0; not "next" or "then"
+    alone ("Who is the next commander?")."""
+    folded = fold(text).replace("’", "'")
+    return 1 if _AFTER.search(folded) else -1 if _BEFORE.search(folded) else 0
 
 
 _NAMED = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-ZÀ-Ý][\w'’-]*")

@@ -519,7 +519,9 @@ def test_a_follow_up_naming_something_new_and_pointing_back_at_nothing_switches(
 
 def test_a_follow_up_asking_who_came_after_someone_is_known() -> None:
     for question in ("And who spoke after him?", "Et qui a parlé après lui ?", "After her?"):
-        assert asks_after(question), question
+        assert asks_after(question) == 1, question
+    for question in ("And who spoke before him?", "Et qui a parlé avant elle ?"):
+        assert asks_after(question) == -1, question
     for question in (
         "What happened next?",
         "Who is the next commander?",
@@ -557,6 +559,11 @@ def test_who_spoke_after_him_is_the_next_person_after_the_one_cited() -> None:
             after = answerer.answer(question, [p], history)
             assert after.text == "Gen. Tom Jones spoke next. [1]", question
     assert lead.answer("And what came next?", [p], history).text.startswith("Lt. Gen. Anna")
+    closing = words.answer("Who closed it?", [p], history)
+    assert closing.text.startswith("Gen. Kim Lee")
+    for question in ("And who spoke before him?", "Et qui a parlé avant lui ?"):
+        before = lead.answer(question, [p], [*history, Turn(closing.question, closing)])
+        assert before.text == "Gen. Tom Jones spoke next. [1]", question
 
 
 def test_a_question_none_of_whose_words_the_releases_use_is_flagged() -> None:
