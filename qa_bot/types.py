@@ -156,6 +156,33 @@ class Filters:
     def empty(self) -> bool:
         return not (self.since or self.until or self.languages or self.release_ids)
 
+    def describe(self, language: str = "en") -> str:
+        """What the filters leave to search, for a refusal made under them."""
+        fr = language == "fr"
+        parts = []
+        if self.since or self.until:
+            low = self.since.isoformat() if self.since else "…"
+            high = self.until.isoformat() if self.until else "…"
+            parts.append(f"du {low} au {high}" if fr else f"from {low} to {high}")
+        if self.languages:
+            parts.append(("en " if fr else "in ") + ", ".join(self.languages))
+        if self.release_ids:
+            n = len(self.release_ids)
+            parts.append(
+                (f"parmi les {n} choisis" if n > 1 else "parmi celui choisi")
+                if fr
+                else (f"among the {n} chosen" if n > 1 else "the one chosen")
+            )
+        if fr:
+            return (
+                f"Seuls les communiqués {', '.join(parts)} ont été consultés : retirez les "
+                "filtres pour chercher dans tous."
+            )
+        return (
+            f"Only the releases {', '.join(parts)} were searched: clear the filters to search "
+            "them all."
+        )
+
     def admits(self, release_id: str, date: dt.date | None, language: str) -> bool:
         """Whether a release passes the filters (an undated one is in no period)."""
         if self.release_ids and release_id not in self.release_ids:

@@ -10,14 +10,9 @@ from pathlib import PurePath
 import streamlit as st
 
 from qa_bot.answering.citations import UNBACKED
-from qa_bot.answering.extractive import ABSTAIN
 from qa_bot.answering.question import language_of
 from qa_bot.types import Answer, Citation, Passage, Release
 
-NEAREST = {
-    "en": "The releases above are the nearest ones; none of them answers.",
-    "fr": "Les communiqués ci-dessus sont les plus proches ; aucun ne répond.",
-}
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=])")
 
 
@@ -44,9 +39,7 @@ def render_answer(answer: Answer, releases: Mapping[str, Release]) -> None:
     if answer.notice:
         st.warning(answer.notice)
     st.markdown(answer_markdown(answer))
-    if answer.abstained:  # in the refusal's own language
-        st.caption(NEAREST["fr" if answer.text.startswith(ABSTAIN["fr"]) else "en"])
-    elif note := quoted_in(answer, releases):
+    if not answer.abstained and (note := quoted_in(answer, releases)):
         st.caption(note)
     for cited, passage in cards(answer):
         source_card(cited, passage, releases.get(cited[0].release_id))
@@ -108,6 +101,7 @@ def source_card(cited: list[Citation], passage: Passage | None, release: Release
         meta = [first.date.isoformat() if first.date else "undated"]
         if release:
             meta.append(release.language)
+        meta.append(first.release_id)  # a release of a file of hundreds is told by its id
         st.caption(" · ".join(escape(m) for m in meta))
         if first.url:
             st.markdown(f"[{escape(first.url)}]({first.url.replace(')', '%29')})")

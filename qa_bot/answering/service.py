@@ -19,7 +19,7 @@ from ..retrieval import Retriever
 from ..text import searchable, terms
 from ..types import Answer, Filters, Turn
 from . import Answerer, stream_answer
-from .extractive import CONVERSATION_TURNS
+from .extractive import ABSTAIN, CONVERSATION_TURNS
 from .question import conversation_text, is_follow_up, names, switches_subject
 
 
@@ -98,6 +98,13 @@ class QA:
             final = dataclasses.replace(final, notice=notice, sentences=model_sentences)
             yield "\n\n" if streamed else ""
             yield final.text
+        if final.abstained and filters is not None and not filters.empty:
+            # a refusal under filters may only mean the filters leave the answer out
+            language = "fr" if final.text.startswith(ABSTAIN["fr"]) else "en"
+            said = filters.describe(language)
+            final = dataclasses.replace(
+                final, notice=f"{final.notice} {said}" if final.notice else said
+            )
         now = time.perf_counter()
         yield dataclasses.replace(
             final,

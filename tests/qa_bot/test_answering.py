@@ -127,6 +127,18 @@ def test_a_brief_off_topic_question_mid_conversation_is_refused(corpus_app) -> N
         assert answer.abstained, answer.text
 
 
+def test_a_refusal_under_filters_says_what_was_searched(corpus_app) -> None:  # type: ignore[no-untyped-def]
+    qa = corpus_app.qa("extractive")
+    question = "What is the recipe for chocolate cake?"
+    assert qa.ask(question).notice is None
+    answer = qa.ask(question, filters=Filters(languages=("en",), since=dt.date(2011, 1, 1)))
+    assert answer.abstained
+    assert answer.notice == (
+        "Only the releases from 2011-01-01 to …, in en were searched: clear the filters to "
+        "search them all."
+    )
+
+
 def test_what_about_another_place_asks_the_same_of_it(corpus_app) -> None:  # type: ignore[no-untyped-def]
     """ "What about Kandahar?" was answered from the Kunduz release the conversation cited
     (its words and its release were carried over); now the question before is asked again

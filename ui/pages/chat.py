@@ -23,9 +23,8 @@ def sidebar(app, history: list[Turn]) -> Filters:  # type: ignore[no-untyped-def
         st.subheader("Filters")
         low = stats.date_min or dt.date(2000, 1, 1)
         high = stats.date_max or dt.date.today()
-        period = st.date_input(
-            "Dates", value=(low, high), min_value=low, max_value=high, key="filter_dates"
-        )
+        follow_range(low, high)
+        period = st.date_input("Dates", min_value=low, max_value=high, key="filter_dates")
         languages = st.multiselect("Languages", list(stats.languages), key="filter_languages")
         index = app.store.release_index()
         labels = release_labels(index)
@@ -59,6 +58,20 @@ def sidebar(app, history: list[Turn]) -> Filters:  # type: ignore[no-untyped-def
         languages=tuple(languages),
         release_ids=tuple(chosen),
     )
+
+
+def follow_range(low: dt.date, high: dt.date) -> None:
+    """The Dates filter spans the library's dates unless the user narrowed it: a release
+    added later (an upload) widens it. Kept at the old span, it left the upload out of every
+    answer, with no word (found by a helper probing the chat)."""
+    state = st.session_state
+    span = (low, high)
+    shown = state.get("filter_dates")
+    untouched = shown is None or tuple(shown) == state.get("filter_dates_span")
+    outside = shown is not None and any(d < low or d > high for d in tuple(shown))
+    if untouched or outside:
+        state["filter_dates"] = span
+    state["filter_dates_span"] = span
 
 
 def release_labels(index) -> dict[str, str]:  # type: ignore[no-untyped-def]
@@ -138,14 +151,11 @@ def main() -> None:
             render_answer(turn.answer, releases)
             feedback(app, i, turn.answer)
 
-    # the browser holds the question to the limit, with a counter, rather than an error
-    # naming a server setting after it was sent
     if error := st.session_state.pop("keep_error", None):  # said after the rerun, not lost to it
         st.warning(error)
-    question = st.chat_input(
-        "Ask about the releases, in English or French",
-        max_chars=app.settings.max_question_chars,
-    )
+    # no max_chars: the browser dropped a pasted question over the limit with no word; the
+    # answerer's check says how long it is and what the limit is
+    question = st.chat_input("Ask about the releases, in English or French")
     if not question:
         return
     with st.chat_message("user"):
