@@ -39,7 +39,8 @@ def _source(c: Citation, escape: bool = False) -> str:
     if url and escape and not re.fullmatch(r"https?://[^\s<>\[\]()]+", url):
         url = _md(url)  # a link only when it is one: never a javascript: or data: address
     link = f" {url}" if url else ""
-    return f"{shown(c.title)}, {when}{link} — “{shown(c.quote)}”"
+    # the id tells a release among hundreds with one file and no link (ISAF's records)
+    return f"{shown(c.title)}, {when}, {shown(c.release_id)}{link} — “{shown(c.quote)}”"
 
 
 def _footnoted(

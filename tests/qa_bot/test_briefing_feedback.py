@@ -89,7 +89,7 @@ def test_briefing_says_what_was_dropped_or_replaced(snapshot) -> None:  # type: 
 def test_briefing_docx_has_the_sources() -> None:
     data = briefing.to_docx([_turn()], today=dt.date(2026, 11, 27))
     text = "\n".join(p.text for p in docx.Document(io.BytesIO(data)).paragraphs)
-    assert "Who opened the meeting?" in text and "[1] Partners meeting, 2024-02-28" in text
+    assert "Who opened the meeting?" in text and "[1] Partners meeting, 2024-02-28, r1" in text
 
 
 def _hostile_turn() -> Turn:
