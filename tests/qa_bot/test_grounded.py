@@ -242,4 +242,4 @@ def test_chat_shows_the_models_refusal(corpus_store, scripted, monkeypatch) -> N
     at = _chat(corpus_store[0], scripted, monkeypatch, "What was NATO's budget for 2031?")
     assert "do not contain an answer" in _shown(at)
     assert "NOT_IN_RELEASES" not in _shown(at) and not at.warning
-    assert any("none of them answers" in c.value for c in at.caption)
+    assert "The nearest releases are" in _shown(at)  # and they are listed
