@@ -36,8 +36,14 @@ PUBLISHED_RE = re.compile(
 )
 DATELINE_RE = re.compile(r"\(\s*(" + MONTH + r"\s+\d{1,2},\s+\d{4})\s*\)")
 BULLETS = "•·▪‣-–—*|"
-METADATA_VERSION = "3"  # bump when extraction changes, to re-ingest
+METADATA_VERSION = "4"  # bump when extraction changes, to re-ingest
 SENTENCE_END = '.!?:;»"”…)'
+LEAD_CHARS = 300
+"""A release's lead: a date written there is the release's when no date line says so
+(before the date a document file was created, which may be its template's)."""
+WRAPPED_LINE = 50
+"""A line at least this long that ends no sentence is prose wrapped onto the next line (a
+title seldom is; hard-wrapped text is cut at 60 to 80)."""
 # languages of the organisations we serve; a closed set keeps short-text detection accurate
 LANGUAGES = (
     "ENGLISH",
@@ -56,8 +62,30 @@ LANGUAGES = (
 
 
 # ---------------------------------------------------------------------- text
+_LINE_SEPARATORS = re.compile(r"[ \t]*\u2028(?:[ \t]*\u2028)*[ \t]*")
+
+
+def _unwrap(text: str) -> str:
+    """One U+2028 (LINE SEPARATOR) inside a sentence is a wrap of the text it was copied
+    from, and becomes a space: the next line goes on in lower case ("which occurred\u2028in
+    an open area"), or the line it ends is long and ends no sentence ("conducted\u2028an air
+    strike"). Two or more are a paragraph break, and one after a short line (a title) or a
+    sentence's end a line break, as before."""
+
+    def replace(m: re.Match[str]) -> str:
+        if m.group().count("\u2028") > 1:
+            return m.group()
+        line = text[: m.start()].rsplit("\n", 1)[-1].rsplit("\u2028", 1)[-1].strip()
+        after = text[m.end() : m.end() + 1]
+        wrapped = bool(line) and line[-1] not in SENTENCE_END
+        return " " if wrapped and (after.islower() or len(line) >= WRAPPED_LINE) else m.group()
+
+    return _LINE_SEPARATORS.sub(replace, text)
+
+
 def normalize(text: str) -> str:
-    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _unwrap(text).replace("\u2028", "\n")
     text = text.replace("\u2029", "\n\n").replace("\ufeff", "")
     lines = [re.sub(r"[ \t\f\v]+", " ", line).strip() for line in text.split("\n")]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
@@ -73,7 +101,7 @@ def split_paragraphs(text: str, *, hard_wrapped: bool = True) -> list[tuple[int,
             hard_wrapped
             and len(lines) > 1
             and all(
-                len(m.group()) >= 50 and m.group().rstrip()[-1] not in SENTENCE_END
+                len(m.group()) >= WRAPPED_LINE and m.group().rstrip()[-1] not in SENTENCE_END
                 for m in lines[:-1]
             )
         )
@@ -232,7 +260,9 @@ def build_release(raw: RawRelease, *, release_id: str | None = None) -> Release:
         match = DATELINE_RE.search(text[:600])
         if match:
             date = parse_datetime(match.group(1))
-    if date is None and raw.extra.get("created"):
+    if date is None:  # "BRUSSELS, 5 May 2024 - ...", "On 5 May 2024, the ...": the lead's date
+        date = find_date(text[:LEAD_CHARS])
+    if date is None and raw.extra.get("created"):  # a file's creation: a template's, often
         date = parse_datetime(raw.extra["created"])
 
     # records (JSON lines) and extracted documents break paragraphs with single newlines

@@ -99,3 +99,34 @@ def test_a_french_release_writes_the_day_first() -> None:
     assert dated("12/03/2011", "en") == dt.date(2011, 12, 3)
     assert dated("25/03/2011", "en") == dt.date(2011, 3, 25)  # no month 25
     assert dated("yesterday", "en") is None  # never counted from the day of the ingest
+
+
+def test_a_line_separator_inside_a_sentence_is_a_space() -> None:
+    """Half the ISAF records wrap their lines with U+2028: each piece was a sentence of its
+    own, and answers quoted "..., which occurred" (found by a helper probing the CLI)."""
+    body = (
+        "Dec. 9: ISAF Strikes Militants\u2028\u2028ISAF Joint Command - Afghanistan\u2028"
+        "\u20282009-12-CA-063\u2028 \u2028\u2028Kabul, Afghanistan (Dec. 9) - An international "
+        "security force conducted\u2028an air strike near a Taliban training\u2028camp in "
+        "Konar province\u2028yesterday.\nThe strike occurred \u2028in an open area. "
+        "\u2028Assessment of the strike continues.\u2028Short line\u2028Next line"
+    )
+    release = build_release(RawRelease(source="x.jsonl", text=body, kind="record"))
+    assert (
+        "An international security force conducted an air strike near a Taliban training "
+        "camp in Konar province yesterday." in release.text
+    )
+    assert "The strike occurred in an open area.\nAssessment" in release.text
+    assert "ISAF Joint Command - Afghanistan\n\n2009-12-CA-063" in release.text  # paragraphs
+    assert "Short line\nNext line" in release.text  # a short line is no wrap
+
+
+def test_a_date_in_the_lead_comes_before_the_file_s_creation_date() -> None:
+    """A DOCX saying "5 May 2024" in its lead was dated by the file's creation (python-docx's
+    template: 2013-12-23), found by a helper probing the chat."""
+    body = "Range opened\n\nTARTU, Estonia - On 5 May 2024, the cyber range was opened."
+    raw = RawRelease(source="x.docx", text=body, kind="docx", extra={"created": "2013-12-23"})
+    assert build_release(raw).date == dt.date(2024, 5, 5)
+    undated = RawRelease(source="y.docx", text="Range\n\nIt was opened.", kind="docx",
+                         extra={"created": "2013-12-23"})  # fmt: skip
+    assert build_release(undated).date == dt.date(2013, 12, 23)
