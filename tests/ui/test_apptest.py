@@ -133,6 +133,7 @@ def test_library_lists_and_deletes(at: AppTest) -> None:
     from ui.state import get_app
 
     assert "2024-02-28-partners-meeting.fr" not in get_app().store.release_index()
+    assert any("Deleted" in m.value and "partners-meeting" in m.value for m in at.success)
 
 
 def test_errors_are_a_message_not_a_traceback(

@@ -19,6 +19,8 @@ def main() -> None:
     except QaBotError as exc:
         st.error(str(exc))
         return
+    if done := st.session_state.pop("library_done", None):
+        st.success(done)
     query = st.text_input("Search titles and ids", key="library_search").strip().lower()
     rows = [
         {
@@ -73,7 +75,8 @@ def main() -> None:
                 app.delete([rid])
                 _forget_upload(app, release.source)
                 st.session_state.pop("confirm_delete", None)
-                st.success(f"Deleted {escape(rid)}.")
+                # said after the rerun (a message shown before it is wiped at once)
+                st.session_state["library_done"] = f"Deleted {escape(release.title)} ({rid})."
                 st.rerun()
             except QaBotError as exc:
                 st.error(str(exc))
