@@ -13,7 +13,7 @@ import streamlit as st
 
 from qa_bot.app import App, build_app
 from qa_bot.settings import load_settings
-from qa_bot.types import Answer, IngestReport, Turn
+from qa_bot.types import Answer, Filters, IngestReport, Turn
 
 
 @st.cache_resource(show_spinner="Loading the releases…")
@@ -40,29 +40,53 @@ def turns(app: App | None = None) -> list[Turn]:
         try:
             rows = json.loads(_conversation_file(app, conversation).read_text(encoding="utf-8"))
             loaded = [Turn(r["question"], Answer.from_json(r["answer"])) for r in rows]
-        except (OSError, ValueError, KeyError, TypeError):
-            loaded = []  # none kept yet, or unreadable: a new conversation
+            asked_with = [r.get("filters") for r in rows]
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            loaded, asked_with = [], []  # none kept yet, or unreadable: a new conversation
+        st.session_state["turn_filters"] = asked_with
+        if asked_with and asked_with[-1]:  # the sidebar sets them again before it is drawn
+            st.session_state["restore_filters"] = asked_with[-1]
     st.session_state["turns"] = loaded
     return list(loaded)
 
 
-def keep(app: App, history: list[Turn]) -> None:
-    """Store the conversation under its id (made now for a new one, and put in the address)."""
+def keep(app: App, history: list[Turn], filters: Filters | None = None) -> None:
+    """Store the conversation under its id (made now for a new one, and put in the address),
+    each turn with the filters it was asked under (the last ones are set again on a reload)."""
     st.session_state["turns"] = list(history)
+    asked_with = list(st.session_state.get("turn_filters", []))[: len(history) - 1]
+    asked_with += [None] * (len(history) - 1 - len(asked_with))
+    asked_with.append(_filters_json(filters))
+    st.session_state["turn_filters"] = asked_with
     conversation = st.query_params.get("c", "")
     if not _ID.fullmatch(conversation):
         conversation = uuid.uuid4().hex
         st.query_params["c"] = conversation
     path = _conversation_file(app, conversation)
     path.parent.mkdir(parents=True, exist_ok=True)
-    rows = [{"question": t.question, "answer": t.answer.as_json()} for t in history]
+    rows = [
+        {"question": t.question, "answer": t.answer.as_json(), "filters": f}
+        for t, f in zip(history, asked_with, strict=True)
+    ]
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
     tmp.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
     os.replace(tmp, path)
 
 
+def _filters_json(filters: Filters | None) -> dict[str, Any] | None:
+    if filters is None or filters.empty:
+        return None
+    return {
+        "since": filters.since.isoformat() if filters.since else None,
+        "until": filters.until.isoformat() if filters.until else None,
+        "languages": list(filters.languages),
+        "release_ids": list(filters.release_ids),
+    }
+
+
 def new_conversation() -> None:
     st.session_state["turns"] = []
+    st.session_state["turn_filters"] = []
     st.query_params.pop("c", None)  # the one before stays at its own address
 
 

@@ -198,6 +198,23 @@ def test_a_reload_brings_the_conversation_back(at: AppTest) -> None:
     assert not fresh.exception and fresh.session_state["turns"] == []
 
 
+def test_a_reload_keeps_the_filters_the_conversation_was_asked_under(at: AppTest) -> None:
+    """A reload cleared the filters with no word, so the next follow-up searched every
+    release (found in a browser probe)."""
+    at.sidebar.multiselect(key="filter_languages").set_value(["en"]).run()
+    ask(at, "How many insurgents were detained?")
+    conversation = at.query_params["c"]
+    conversation = conversation[0] if isinstance(conversation, list) else conversation
+    again = AppTest.from_file(APP, default_timeout=120)
+    again.query_params["c"] = conversation
+    again.run()
+    assert not again.exception, again.exception
+    assert again.sidebar.multiselect(key="filter_languages").value == ["en"]
+    ask(again, QUESTION)
+    answer = again.session_state["turns"][-1].answer
+    assert all(c.release_id != "2024-02-28-partners-meeting.fr" for c in answer.citations)
+
+
 def test_an_answer_stands_when_the_conversation_cannot_be_kept(at: AppTest) -> None:
     from ui.state import get_app
 

@@ -23,10 +23,11 @@ def sidebar(app, history: list[Turn]) -> Filters:  # type: ignore[no-untyped-def
         st.subheader("Filters")
         low = stats.date_min or dt.date(2000, 1, 1)
         high = stats.date_max or dt.date.today()
+        index = app.store.release_index()
+        restore_filters(low, high, list(stats.languages), index)
         follow_range(low, high)
         period = st.date_input("Dates", min_value=low, max_value=high, key="filter_dates")
         languages = st.multiselect("Languages", list(stats.languages), key="filter_languages")
-        index = app.store.release_index()
         labels = release_labels(index)
         chosen = st.multiselect(
             "Releases", sorted(index), key="filter_releases", format_func=labels.__getitem__
@@ -58,6 +59,25 @@ def sidebar(app, history: list[Turn]) -> Filters:  # type: ignore[no-untyped-def
         languages=tuple(languages),
         release_ids=tuple(chosen),
     )
+
+
+def restore_filters(low: dt.date, high: dt.date, languages: list[str], index) -> None:  # type: ignore[no-untyped-def]
+    """A reloaded conversation's filters, as its last question was asked under them (a
+    reload cleared them with no word, and the next follow-up searched everything)."""
+    kept = st.session_state.pop("restore_filters", None)
+    if not kept:
+        return
+    state = st.session_state
+    state["filter_languages"] = [x for x in kept.get("languages", []) if x in languages]
+    state["filter_releases"] = [x for x in kept.get("release_ids", []) if x in index]
+    since, until = kept.get("since"), kept.get("until")
+    if since or until:
+        span = (
+            max(low, dt.date.fromisoformat(since)) if since else low,
+            min(high, dt.date.fromisoformat(until)) if until else high,
+        )
+        state["filter_dates"] = span
+        state["filter_dates_span"] = (low, high)
 
 
 def follow_range(low: dt.date, high: dt.date) -> None:
@@ -184,7 +204,7 @@ def main() -> None:
         answer = final["answer"]
     history.append(Turn(question, answer))
     try:
-        keep(app, history)
+        keep(app, history, filters)
     except OSError as exc:  # the answer stands; only the copy for a reload is missing
         st.session_state["keep_error"] = f"The conversation could not be kept for a reload ({exc})."
     st.rerun()
