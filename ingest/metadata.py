@@ -72,15 +72,21 @@ def _unwrap(text: str) -> str:
     strike"). Two or more are a paragraph break, and one after a short line (a title) or a
     sentence's end a line break, as before."""
 
-    def replace(m: re.Match[str]) -> str:
-        if m.group().count("\u2028") > 1:
-            return m.group()
-        line = text[: m.start()].rsplit("\n", 1)[-1].rsplit("\u2028", 1)[-1].strip()
+    out: list[str] = []
+    done = 0  # text[:done] is in out; the line before a separator starts after the last
+    for m in _LINE_SEPARATORS.finditer(text):  # newline or separator before it
+        line = text[max(done, text.rfind("\n", done, m.start()) + 1) : m.start()].strip()
         after = text[m.end() : m.end() + 1]
-        wrapped = bool(line) and line[-1] not in SENTENCE_END
-        return " " if wrapped and (after.islower() or len(line) >= WRAPPED_LINE) else m.group()
-
-    return _LINE_SEPARATORS.sub(replace, text)
+        wrapped = (
+            m.group().count("\u2028") == 1
+            and bool(line)
+            and line[-1] not in SENTENCE_END
+            and (after.islower() or len(line) >= WRAPPED_LINE)
+        )
+        out += [text[done : m.start()], " " if wrapped else m.group()]
+        done = m.end()
+    out.append(text[done:])
+    return "".join(out)
 
 
 def normalize(text: str) -> str:
@@ -260,8 +266,8 @@ def build_release(raw: RawRelease, *, release_id: str | None = None) -> Release:
         match = DATELINE_RE.search(text[:600])
         if match:
             date = parse_datetime(match.group(1))
-    if date is None:  # "BRUSSELS, 5 May 2024 - ...", "On 5 May 2024, the ...": the lead's date
-        date = find_date(text[:LEAD_CHARS])
+    if date is None and not raw.date and unread is None:  # none declared, readable or not
+        date = find_date(text[:LEAD_CHARS])  # "BRUSSELS, 5 May 2024 - ...": the lead's date
     if date is None and raw.extra.get("created"):  # a file's creation: a template's, often
         date = parse_datetime(raw.extra["created"])
 

@@ -214,7 +214,7 @@ class Ingestor:
         _stored_first(raws, index)
 
         todo: list[_Todo] = []
-        read = {raw.source for raw in raws} | unread
+        read = {raw.source for raw in raws} - unread  # read in full
         warnings: list[Rejection] = []
         seen: dict[str, RawRelease] = {}  # id -> the first release met with it
         versions: dict[str, str] = {}
@@ -239,7 +239,7 @@ class Ingestor:
                 known is not None
                 and known.version != version
                 and known.source != raw.source
-                and known.source not in read  # read in this run without it: it moved here
+                and known.source not in read  # read whole in this run without it: it moved
                 and Path(known.source).exists()
             ):  # a record naming the id of another file's release (exports number from "001")
                 rejected.append(
@@ -354,8 +354,9 @@ class Ingestor:
                 if info.source in unread:
                     kept.setdefault(info.source, []).append(info.release_id)
             warnings += [Rejection(source, _kept(ids)) for source, ids in sorted(kept.items())]
-            deleted = [info.release_id for info in missing if info.source not in unread]
-            removed = len(self.store.delete(deleted))
+            gone = [info.release_id for info in missing if info.source not in unread]
+            deleted = list(self.store.delete(gone))
+            removed = len(deleted)
         if self.index is not None:
             self._update_index(segment, written, deleted)
 

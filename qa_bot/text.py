@@ -381,10 +381,11 @@ def find_periods(question: str, *, newest: dt.date | None = None) -> tuple[Perio
 
 
 # ---------------------------------------------------------------------- relative dates
-_WEEKDAYS = {fold(n): i for i, n in enumerate(calendar.day_name)}
-_WEEKDAYS.update(
+WEEKDAYS = {fold(n): i for i, n in enumerate(calendar.day_name)}
+WEEKDAYS.update(
     {"lundi": 0, "mardi": 1, "mercredi": 2, "jeudi": 3, "vendredi": 4, "samedi": 5, "dimanche": 6}
 )
+_WEEKDAYS = WEEKDAYS
 _RELATIVE = re.compile(
     r"\b(yesterday|today|tonight|last night|this morning|hier|aujourd'hui|aujourd’hui|"
     r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|lundi|mardi|mercredi|jeudi|"

@@ -169,9 +169,9 @@ class Filters:
         if self.release_ids:
             n = len(self.release_ids)
             parts.append(
-                (f"parmi les {n} choisis" if n > 1 else "parmi celui choisi")
+                (f"parmi les {n} choisis" if n > 1 else "parmi le seul choisi")
                 if fr
-                else (f"among the {n} chosen" if n > 1 else "the one chosen")
+                else (f"among the {n} chosen" if n > 1 else "among the one chosen")
             )
         if fr:
             return (

@@ -37,6 +37,7 @@ from .question import (
     asks_after,
     asks_name,
     asks_several,
+    base_question,
     conversation_text,
     is_follow_up,
     split_question,
@@ -206,8 +207,10 @@ class ExtractiveAnswerer:
             q = analyse(history[-1].question)  # "Et en français ?": the same question again
         newest = self.library.newest
         periods = periods or find_periods(q.text, newest=newest)
-        if not periods and follow_up:
-            periods = find_periods(history[-1].question, newest=newest)
+        switch = follow_up and switches_subject(question, conversation)
+        if not periods and follow_up:  # "What about Helmand?": the period asked before it
+            before = base_question(history) if switch else history[-1].question
+            periods = find_periods(before, newest=newest)
         words = [
             t for t in dict.fromkeys(q.terms) if not (periods and (t.isdigit() or t in MONTHS))
         ]
@@ -217,7 +220,7 @@ class ExtractiveAnswerer:
         after = None
         cited: frozenset[tuple[str, int]] = frozenset()
         positions: frozenset[tuple[str, int]] = frozenset()
-        if follow_up and not switches_subject(question, conversation):
+        if follow_up and not switch:
             # what the conversation cited ("who spoke after *him*" may go back two turns)
             said = [c for turn in history[-CONVERSATION_TURNS:] for c in turn.answer.citations]
             previous = frozenset(c.release_id for c in said)

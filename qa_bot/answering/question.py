@@ -7,7 +7,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..text import MONTHS, QUESTION_WORDS, Period, find_periods, fold, terms
+from ..text import MONTHS, QUESTION_WORDS, WEEKDAYS, Period, find_periods, fold, terms
 from ..types import Turn
 
 # words that tell a question's language: its question words and common function words
@@ -109,7 +109,8 @@ def wants_language(text: str) -> str | None:
 
 _NAME_ASKED = re.compile(
     r"\b(what|which)(\s+(was|were|is|are)|'s)\s+(the\s+|his\s+|her\s+|their\s+|"
-    r"the\s+[\w\s-]{1,40}?'s\s+)((full|first|last)\s+){0,2}names?\b|\bcomment\s+s.appel|"
+    r"the\s+(?:(?!the\b)[\w-]+\s+){0,2}[\w-]+'s\s+)((full|first|last)\s+){0,2}names?\b|"
+    r"\bcomment\s+s.appel|"
     r"\bquel(le)?s?\s+(est|etait|sont|etaient)\s+(le|les|son|leurs?)\s+noms?\b"
 )
 
@@ -141,23 +142,39 @@ def new_names(text: str, conversation: str) -> set[str]:
     return names(text) - set(terms(conversation))
 
 
+_NOT_NAMES = frozenset({*MONTHS, *WEEKDAYS, "english", "french", "anglais", "francais"})
+
+
 def names(text: str) -> set[str]:
-    """The words of the names a text gives (capitalised words, not its first; not months)."""
-    return {t for m in _NAMED.findall(text.strip()) for t in terms(m) if t not in MONTHS}
+    """The words of the names a text gives (capitalised words, not its first): not months,
+    days or languages, which ask of the same thing ("And on Tuesday?", "In French?")."""
+    return {t for m in _NAMED.findall(text.strip()) for t in terms(m) if t not in _NOT_NAMES}
 
 
 _POINTS_BACK = re.compile(
     r"\b(he|she|him|her|his|hers|they|them|their|it|its|that|this|those|these|il|elle|ils|"
     r"elles|lui|eux|leur|leurs|ce|cette|ces|celui|celle)\b"
 )
+_IMPERSONAL = re.compile(r"\b(qu.en est.il|s.est.il|y a.t.il|est.ce)\b")
+"""French phrases whose "il" or "ce" points at nothing ("Qu'en est-il de Kandahar ?")."""
 
 
 def switches_subject(text: str, conversation: str) -> bool:
     """A follow-up that asks the same of something else: it names what the conversation has
     not, and points back at nothing ("What about Kandahar?", "And in Musa Qal'ah?"). Its
     answer is in another release than the one the conversation was about."""
-    pointing = _POINTS_BACK.search(fold(text))  # "qu'a-t-il dit": he, the one just named
-    return bool(new_names(text, conversation)) and not pointing
+    folded = _IMPERSONAL.sub(" ", fold(text).replace("’", "'"))
+    pointing = _POINTS_BACK.search(folded)  # "qu'a-t-il dit": he, the one just named
+    return bool(new_names(text, conversation)) and not pointing and not wants_language(text)
+
+
+def base_question(history: Sequence[Turn]) -> str:
+    """The latest question of a conversation that was not itself a follow-up: what "What
+    about Helmand?" asks again after "What about Kandahar?"."""
+    for turn in reversed(history):
+        if not is_follow_up(turn.question):
+            return turn.question
+    return history[0].question if history else ""
 
 
 def is_follow_up(text: str, conversation: str | None = None) -> bool:

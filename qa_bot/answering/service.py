@@ -20,7 +20,13 @@ from ..text import searchable, terms
 from ..types import Answer, Filters, Turn
 from . import Answerer, stream_answer
 from .extractive import ABSTAIN, CONVERSATION_TURNS
-from .question import conversation_text, is_follow_up, names, switches_subject
+from .question import (
+    base_question,
+    conversation_text,
+    is_follow_up,
+    names,
+    switches_subject,
+)
 
 
 class QA:
@@ -144,8 +150,12 @@ class QA:
             return question, []
         previous = history[-1]
         # "What about Kandahar?": the question before, of something else; not in its releases
+        # (after "What about Kandahar?", "What about Helmand?" asks the one before that again)
         switch = switches_subject(question, conversation)
-        dropped = names(previous.question) if switch else set()
+        base = base_question(history) if switch else previous.question
+        dropped = {n for t in history[-CONVERSATION_TURNS:] for n in names(t.question)}
+        if not switch:
+            dropped = set()
         condense = getattr(self.answerer, "condense", None)
         query = None
         if condense is not None:
@@ -155,9 +165,7 @@ class QA:
                 query = None
         if not query:
             asked = terms(question)
-            carried = " ".join(
-                t for t in terms(previous.question) if t not in asked and t not in dropped
-            )
+            carried = " ".join(t for t in terms(base) if t not in asked and t not in dropped)
             query = f"{question} {carried}".strip()
         if switch:
             return query, []

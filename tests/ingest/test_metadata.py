@@ -130,3 +130,12 @@ def test_a_date_in_the_lead_comes_before_the_file_s_creation_date() -> None:
     undated = RawRelease(source="y.docx", text="Range\n\nIt was opened.", kind="docx",
                          extra={"created": "2013-12-23"})  # fmt: skip
     assert build_release(undated).date == dt.date(2013, 12, 23)
+
+
+def test_an_unreadable_declared_date_is_not_replaced_by_the_lead_s() -> None:
+    body = "Bridge reopened\n\n• 3 Marhc 2025\n\nEngineers reopened the bridge hit on 12 June 2019."
+    release = build_release(RawRelease(source="x.txt", text=body, kind="text"))
+    assert release.date is None and release.unread_date == "3 Marhc 2025"  # said, not guessed
+    record = RawRelease(source="y.jsonl", text="Destroyed on 12 June 2019.", kind="record",
+                        date="3 Marhc 2025")  # fmt: skip
+    assert build_release(record).date is None

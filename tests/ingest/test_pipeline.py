@@ -70,6 +70,9 @@ def test_a_record_naming_another_file_s_stored_id_is_rejected(
     assert "one.json" in report.rejected[0].reason and "qa-bot delete" in report.rejected[0].reason
     assert ingestor.store.get_releases(["json-one"])["json-one"].title == "Original"
 
+    one.write_text("{broken")  # read in part: it may still hold the release
+    assert ingestor.run([data, other]).updated == 0
+    assert ingestor.store.get_releases(["json-one"])["json-one"].title == "Original"
     one.write_text(json.dumps({"id": "json-two", "title": "Another", "body": "Other text."}))
     moved = ingestor.run([data, other])  # one.json no longer holds it: the record moved
     assert moved.rejected == () and moved.updated == 1

@@ -137,6 +137,10 @@ def test_a_refusal_under_filters_says_what_was_searched(corpus_app) -> None:  # 
         "Only the releases from 2011-01-01 to …, in en were searched: clear the filters to "
         "search them all."
     )
+    assert Filters(release_ids=("a",)).describe() == (
+        "Only the releases among the one chosen were searched: clear the filters to search "
+        "them all."
+    )
 
 
 def test_what_about_another_place_asks_the_same_of_it(corpus_app) -> None:  # type: ignore[no-untyped-def]
@@ -152,6 +156,11 @@ def test_what_about_another_place_asks_the_same_of_it(corpus_app) -> None:  # ty
     cited = answer.citations[0]
     assert cited.release_id not in first and "Kandahar" in cited.quote
     assert cited.date is not None and (cited.date.year, cited.date.month) == (2010, 7)
+    history.append(Turn("What about Kandahar?", answer))
+    again = qa.ask("What about Helmand?", history=history)  # the first question, of Helmand
+    assert again.citations and "Helmand" in " ".join(c.quote for c in again.citations)
+    date = again.citations[0].date
+    assert date is not None and (date.year, date.month) == (2010, 7)
 
 
 @pytest.mark.xfail(

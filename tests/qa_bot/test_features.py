@@ -20,13 +20,14 @@ from qa_bot.answering.question import (
     asks_after,
     asks_name,
     asks_several,
+    base_question,
     is_follow_up,
     language_of,
     split_question,
     switches_subject,
 )
 from qa_bot.fitted import Logistic, Params, load
-from qa_bot.types import Passage, Sentence, Turn
+from qa_bot.types import Answer, Passage, Sentence, Turn
 from tests.fakes import FakeEmbedder
 
 
@@ -197,6 +198,7 @@ def test_a_question_asking_for_a_name_is_known() -> None:
         "What did the general call for?",
         "What was the gang called?",
         "What was the governor's plan for the name change?",
+        "What was the reason the commander's name was withheld?",
     ):
         assert not asks_name(question), question
 
@@ -506,15 +508,26 @@ def test_a_brief_question_naming_what_the_conversation_has_not_asks_on_its_own()
 
 def test_a_follow_up_naming_something_new_and_pointing_back_at_nothing_switches() -> None:
     said = "How many insurgents were detained in Kunduz in July 2010? Two were detained."
-    for question in ("What about Kandahar?", "And in Musa Qal'ah on March 28, 2011?"):
+    for question in (
+        "What about Kandahar?",
+        "And in Musa Qal'ah on March 28, 2011?",
+        "Qu'en est-il de Kandahar ?",  # an impersonal "il" points at no one
+    ):
         assert switches_subject(question, said), question
     for question in (
         "What did he say about Kandahar?",  # he: the one just named
         "Qu'a-t-il dit de Kandahar ?",
-        "And in July 2011?",  # a month is a period, not something else to ask about
+        "And in July 2011?",  # a month or a day is a period, not something else to ask about
+        "And on Tuesday?",
+        "And in French?",  # the same answer in another language
         "How many were detained in Kunduz?",
     ):
         assert not switches_subject(question, said), question
+    history = [
+        Turn(q, Answer(q, "", False, (), (), "extractive"))
+        for q in ("How many were detained in Kunduz in July 2010?", "What about Kandahar?")
+    ]
+    assert base_question(history) == history[0].question  # "What about Helmand?" asks it
 
 
 def test_a_follow_up_asking_who_came_after_someone_is_known() -> None:

@@ -133,7 +133,7 @@ def test_library_lists_and_deletes(at: AppTest) -> None:
     from ui.state import get_app
 
     assert "2024-02-28-partners-meeting.fr" not in get_app().store.release_index()
-    assert any("Deleted" in m.value and "partners-meeting" in m.value for m in at.success)
+    assert any("Deleted" in m.value and "partners\\-meeting" in m.value for m in at.success)
 
 
 def test_errors_are_a_message_not_a_traceback(
@@ -213,6 +213,21 @@ def test_a_reload_keeps_the_filters_the_conversation_was_asked_under(at: AppTest
     ask(again, QUESTION)
     answer = again.session_state["turns"][-1].answer
     assert all(c.release_id != "2024-02-28-partners-meeting.fr" for c in answer.citations)
+
+    import json
+
+    from ui.state import get_app
+
+    kept = get_app().local_dir / "conversations" / f"{conversation}.json"
+    for bad in ({"since": "2024-13-01", "languages": None}, "en", {"until": "1990-01-01"}):
+        rows = json.loads(kept.read_text(encoding="utf-8"))
+        rows[-1]["filters"] = bad
+        kept.write_text(json.dumps(rows), encoding="utf-8")
+        broken = AppTest.from_file(APP, default_timeout=120)
+        broken.query_params["c"] = conversation
+        broken.run()
+        assert not broken.exception, (bad, broken.exception)  # the filters stay clear
+        assert len(broken.session_state["turns"]) == 2
 
 
 def test_an_answer_stands_when_the_conversation_cannot_be_kept(at: AppTest) -> None:

@@ -76,7 +76,8 @@ def main() -> None:
                 _forget_upload(app, release.source)
                 st.session_state.pop("confirm_delete", None)
                 # said after the rerun (a message shown before it is wiped at once)
-                st.session_state["library_done"] = f"Deleted {escape(release.title)} ({rid})."
+                done = f"Deleted {escape(release.title)} ({escape(rid)})."
+                st.session_state["library_done"] = done
                 st.rerun()
             except QaBotError as exc:
                 st.error(str(exc))
