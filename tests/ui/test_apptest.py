@@ -36,6 +36,20 @@ def ask(at: AppTest, question: str) -> AppTest:
     return at
 
 
+def conversation_id(at: AppTest) -> str:
+    kept = at.query_params["c"]
+    return str(kept[0] if isinstance(kept, list) else kept)
+
+
+def reload(at: AppTest) -> AppTest:
+    """The page opened again at the conversation's address (a new session)."""
+    again = AppTest.from_file(APP, default_timeout=120)
+    again.query_params["c"] = conversation_id(at)
+    again.run()
+    assert not again.exception, again.exception
+    return again
+
+
 def markdown(at: AppTest) -> str:
     return "\n".join(m.value for m in at.markdown)
 
@@ -180,12 +194,7 @@ def test_a_reload_brings_the_conversation_back(at: AppTest) -> None:
     """The conversation's id is in the address and it is kept beside the store: a reload
     of that address (a new session) shows it again and follows up on it."""
     ask(at, QUESTION)
-    conversation = at.query_params["c"]
-    conversation = conversation[0] if isinstance(conversation, list) else conversation
-    again = AppTest.from_file(APP, default_timeout=120)
-    again.query_params["c"] = conversation
-    again.run()
-    assert not again.exception, again.exception
+    again = reload(at)
     restored = again.session_state["turns"]
     assert [t.question for t in restored] == [QUESTION]
     assert restored[0].answer.citations[0].release_id == "2024-02-28-partners-meeting.fr"
@@ -203,12 +212,8 @@ def test_a_reload_keeps_the_filters_the_conversation_was_asked_under(at: AppTest
     release (found in a browser probe)."""
     at.sidebar.multiselect(key="filter_languages").set_value(["en"]).run()
     ask(at, "How many insurgents were detained?")
-    conversation = at.query_params["c"]
-    conversation = conversation[0] if isinstance(conversation, list) else conversation
-    again = AppTest.from_file(APP, default_timeout=120)
-    again.query_params["c"] = conversation
-    again.run()
-    assert not again.exception, again.exception
+    again = reload(at)
+    conversation = conversation_id(at)
     assert again.sidebar.multiselect(key="filter_languages").value == ["en"]
     ask(again, QUESTION)
     answer = again.session_state["turns"][-1].answer
