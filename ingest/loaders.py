@@ -432,9 +432,14 @@ def _load_jsonl(path: Path, text: str) -> Iterator[Loaded]:
 
 def _load_pdf(path: Path, data: bytes, limits: Limits) -> Loaded:
     import io
+    import logging
 
     from pypdf import PdfReader
     from pypdf.errors import LimitReachedError, PdfReadError
+
+    # pypdf's own warnings ("EOF marker not found") reached the terminal beside the
+    # rejection that says what is wrong and what to do
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
 
     try:
         reader = PdfReader(io.BytesIO(data))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import logging
 import os
 import shutil
 import zipfile
@@ -100,6 +101,17 @@ def test_each_bad_file_is_a_line_and_the_rest_is_stored(
 
     given = ingestor.run([bad / "pipe.txt"])  # a FIFO named on the command line
     assert "FIFO" in _reasons(given.rejected)["pipe.txt"]
+
+
+def test_a_bad_pdf_is_one_rejection_and_no_library_noise(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake = tmp_path / "fake.pdf"
+    fake.write_bytes(b"not a pdf at all")
+    with caplog.at_level(logging.WARNING):
+        loaded = list(load_file(fake))
+    assert len(loaded) == 1 and "unreadable PDF" in loaded[0].reason  # type: ignore[union-attr]
+    assert not [r for r in caplog.records if r.name.startswith("pypdf")]
 
 
 def test_limits_name_the_file_the_limit_and_the_setting(
