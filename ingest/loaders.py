@@ -19,6 +19,7 @@ import codecs
 import dataclasses
 import hashlib
 import json
+import logging
 import os
 import stat
 from collections.abc import Iterable, Iterator, Mapping
@@ -34,6 +35,9 @@ SUPPORTED = (".txt", ".md", ".html", ".htm", ".json", ".jsonl", ".pdf", ".docx")
 # files that describe a folder rather than being a release in it
 FOLDER_NOTES = ("readme", "license", "licence", "changelog", "notice", "attribution")
 MB = 1024 * 1024
+# pypdf's own warnings ("EOF marker not found") reached the terminal beside the rejection
+# that says what is wrong with the file and what to do
+logging.getLogger("pypdf").setLevel(logging.ERROR)
 TOO_DEEP = "JSON nested too deeply to read: a release is a flat object; fix or remove it"
 # byte order marks of the encodings a NUL byte is legitimate in (longest first)
 BOMS = (
@@ -432,14 +436,9 @@ def _load_jsonl(path: Path, text: str) -> Iterator[Loaded]:
 
 def _load_pdf(path: Path, data: bytes, limits: Limits) -> Loaded:
     import io
-    import logging
 
     from pypdf import PdfReader
     from pypdf.errors import LimitReachedError, PdfReadError
-
-    # pypdf's own warnings ("EOF marker not found") reached the terminal beside the
-    # rejection that says what is wrong and what to do
-    logging.getLogger("pypdf").setLevel(logging.ERROR)
 
     try:
         reader = PdfReader(io.BytesIO(data))

@@ -459,10 +459,11 @@ class Ingestor:
         self, files: Iterable[Path], rejected: list[Rejection], unread: set[str]
     ) -> Iterable[RawRelease]:
         for path in files:
-            for loaded in load_file(path.resolve(), self.limits):
+            path = path.resolve()
+            for loaded in load_file(path, self.limits):
                 if isinstance(loaded, Rejection):
                     rejected.append(loaded)
-                    unread.add(display_path(path.resolve()))
+                    unread.add(display_path(path))
                 else:
                     yield loaded
 

@@ -156,6 +156,29 @@ class Filters:
     def empty(self) -> bool:
         return not (self.since or self.until or self.languages or self.release_ids)
 
+    def as_json(self) -> dict[str, object]:
+        return {
+            "since": self.since.isoformat() if self.since else None,
+            "until": self.until.isoformat() if self.until else None,
+            "languages": list(self.languages),
+            "release_ids": list(self.release_ids),
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> Filters:
+        """The filters ``as_json`` wrote; ValueError for anything else."""
+        if not isinstance(data, Mapping):
+            raise ValueError(f"filters are an object, not {type(data).__name__}")
+        try:
+            return cls(
+                since=dt.date.fromisoformat(data["since"]) if data.get("since") else None,
+                until=dt.date.fromisoformat(data["until"]) if data.get("until") else None,
+                languages=tuple(str(x) for x in data.get("languages") or ()),
+                release_ids=tuple(str(x) for x in data.get("release_ids") or ()),
+            )
+        except TypeError as exc:
+            raise ValueError(f"unreadable filters: {exc}") from None
+
     def describe(self, language: str = "en") -> str:
         """What the filters leave to search, for a refusal made under them."""
         fr = language == "fr"

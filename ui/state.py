@@ -56,7 +56,7 @@ def keep(app: App, history: list[Turn], filters: Filters | None = None) -> None:
     st.session_state["turns"] = list(history)
     asked_with = list(st.session_state.get("turn_filters", []))[: len(history) - 1]
     asked_with += [None] * (len(history) - 1 - len(asked_with))
-    asked_with.append(_filters_json(filters))
+    asked_with.append(filters.as_json() if filters is not None and not filters.empty else None)
     st.session_state["turn_filters"] = asked_with
     conversation = st.query_params.get("c", "")
     if not _ID.fullmatch(conversation):
@@ -71,17 +71,6 @@ def keep(app: App, history: list[Turn], filters: Filters | None = None) -> None:
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
     tmp.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
     os.replace(tmp, path)
-
-
-def _filters_json(filters: Filters | None) -> dict[str, Any] | None:
-    if filters is None or filters.empty:
-        return None
-    return {
-        "since": filters.since.isoformat() if filters.since else None,
-        "until": filters.until.isoformat() if filters.until else None,
-        "languages": list(filters.languages),
-        "release_ids": list(filters.release_ids),
-    }
 
 
 def new_conversation() -> None:

@@ -89,10 +89,13 @@ def analyse(text: str) -> Question:
     )
 
 
+_BACK = (
+    "he|she|him|her|his|they|them|it|that|this|those|these|il|elle|lui|eux|ce|cette|ces|celui|celle"
+)
+"""Words that point back at what was said ("What did *he* say?", "Qu'a-t-*il* dit ?")."""
 FOLLOW_UP = re.compile(
     r"^\W*(and|et|also|aussi|what else|quoi d.autre|same|idem|what about|how about|"
-    r"qu.en est.il)\b|\b(he|she|him|her|his|they|"
-    r"them|it|that|this|those|these|il|elle|lui|eux|ce|cette|ces|celui|celle)\b|"
+    rf"qu.en est.il)\b|\b({_BACK})\b|"
     r"\b(en fran[cç]ais|in english|en anglais|in french)\b",
     re.IGNORECASE,
 )
@@ -151,10 +154,7 @@ def names(text: str) -> set[str]:
     return {t for m in _NAMED.findall(text.strip()) for t in terms(m) if t not in _NOT_NAMES}
 
 
-_POINTS_BACK = re.compile(
-    r"\b(he|she|him|her|his|hers|they|them|their|it|its|that|this|those|these|il|elle|ils|"
-    r"elles|lui|eux|leur|leurs|ce|cette|ces|celui|celle)\b"
-)
+_POINTS_BACK = re.compile(rf"\b({_BACK}|hers|their|its|ils|elles|leur|leurs)\b")
 _IMPERSONAL = re.compile(r"\b(qu.en est.il|s.est.il|y a.t.il|est.ce)\b")
 """French phrases whose "il" or "ce" points at nothing ("Qu'en est-il de Kandahar ?")."""
 

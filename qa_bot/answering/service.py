@@ -153,9 +153,8 @@ class QA:
         # (after "What about Kandahar?", "What about Helmand?" asks the one before that again)
         switch = switches_subject(question, conversation)
         base = base_question(history) if switch else previous.question
-        dropped = {n for t in history[-CONVERSATION_TURNS:] for n in names(t.question)}
-        if not switch:
-            dropped = set()
+        recent = history[-CONVERSATION_TURNS:] if switch else []
+        dropped = {n for t in recent for n in names(t.question)}
         condense = getattr(self.answerer, "condense", None)
         query = None
         if condense is not None:

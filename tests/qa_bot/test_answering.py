@@ -137,6 +137,11 @@ def test_a_refusal_under_filters_says_what_was_searched(corpus_app) -> None:  # 
         "Only the releases from 2011-01-01 to …, in en were searched: clear the filters to "
         "search them all."
     )
+    kept = Filters(since=dt.date(2011, 1, 1), languages=("en",), release_ids=("a",))
+    assert Filters.from_json(kept.as_json()) == kept  # as a conversation keeps them
+    for bad in ("en", {"since": "2024-13-01"}, {"languages": 3}):
+        with pytest.raises(ValueError):
+            Filters.from_json(bad)
     assert Filters(release_ids=("a",)).describe() == (
         "Only the releases among the one chosen were searched: clear the filters to search "
         "them all."

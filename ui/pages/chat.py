@@ -65,22 +65,17 @@ def restore_filters(low: dt.date, high: dt.date, languages: list[str], index) ->
     """A reloaded conversation's filters, as its last question was asked under them (a
     reload cleared them with no word, and the next follow-up searched everything)."""
     kept = st.session_state.pop("restore_filters", None)
-    if not isinstance(kept, dict):
-        return  # none, or not what the page writes: the filters stay clear
-    state = st.session_state
-    try:
-        chosen = [x for x in kept.get("languages") or [] if x in languages]
-        releases = [x for x in kept.get("release_ids") or [] if x in index]
-        since, until = kept.get("since"), kept.get("until")
-        span = (
-            max(low, dt.date.fromisoformat(since)) if since else low,
-            min(high, dt.date.fromisoformat(until)) if until else high,
-        )
-    except (TypeError, ValueError):
+    if kept is None:
         return
-    state["filter_languages"] = chosen
-    state["filter_releases"] = releases
-    if (since or until) and span[0] <= span[1]:
+    try:
+        filters = Filters.from_json(kept)
+    except ValueError:
+        return  # not what the page writes: the filters stay clear
+    state = st.session_state
+    state["filter_languages"] = [x for x in filters.languages if x in languages]
+    state["filter_releases"] = [x for x in filters.release_ids if x in index]
+    span = (max(low, filters.since or low), min(high, filters.until or high))
+    if (filters.since or filters.until) and span[0] <= span[1]:
         state["filter_dates"] = span
         state["filter_dates_span"] = (low, high)
 
